@@ -1,0 +1,29 @@
+//! # itsm-testkit
+//!
+//! Test support for code built on itsm-rs:
+//!
+//! - `mockall` mocks of every port trait, re-exported here so a test needs one dependency:
+//!   [`MockChangeSystem`], [`MockIncidentSystem`], [`MockPager`], [`MockAuditStore`],
+//!   [`MockSpecialistCatalog`] and [`MockNotifier`];
+//! - (with the domain issues) conformance suites every implementation runs, and stateful
+//!   simulators of the three vendor APIs.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use itsm_change::{capability, ChangeSystem};
+//! use itsm_core::Capabilities;
+//! use itsm_testkit::MockChangeSystem;
+//!
+//! let mut mock = MockChangeSystem::new();
+//! mock.expect_capabilities()
+//!     .returning(|| Capabilities::new("mock").with(capability::NORMAL));
+//! let system: Arc<dyn ChangeSystem> = Arc::new(mock);
+//! assert!(system.capabilities().supports(capability::NORMAL));
+//! assert!(!system.capabilities().supports(capability::STANDARD));
+//! ```
+
+pub use itsm_audit::MockAuditStore;
+pub use itsm_change::MockChangeSystem;
+pub use itsm_core::MockNotifier;
+pub use itsm_incident::{MockIncidentSystem, MockPager};
+pub use itsm_specialist::MockSpecialistCatalog;
