@@ -394,3 +394,49 @@ pub enum ConflictKind {
     /// Anything else the system reports.
     Other,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn window_is_half_open() {
+        let w = Window {
+            start: datetime!(2026-05-01 10:00 UTC),
+            end: datetime!(2026-05-01 12:00 UTC),
+        };
+        assert!(w.contains(datetime!(2026-05-01 10:00 UTC)));
+        assert!(w.contains(datetime!(2026-05-01 11:59:59 UTC)));
+        assert!(!w.contains(datetime!(2026-05-01 12:00 UTC)));
+        assert!(!w.contains(datetime!(2026-05-01 09:59:59 UTC)));
+    }
+
+    #[test]
+    fn change_request_reads_tolerantly() {
+        // Unknown fields are ignored, optional ones may be absent.
+        let json = r#"{
+            "id": "CHG0030001", "kind": "normal", "state": "authorize",
+            "approval": "requested", "service": "checkout", "version": "1.4.2",
+            "environment": "Production", "summary": "Deploy checkout 1.4.2",
+            "vendor_extra": {"anything": [1, 2, 3]}
+        }"#;
+        let change: ChangeRequest = serde_json::from_str(json).unwrap();
+        assert_eq!(change.id.as_str(), "CHG0030001");
+        assert_eq!(change.kind, ChangeKind::Normal);
+        assert_eq!(change.state, ChangeState::Authorize);
+        assert!(change.environment.is_production());
+        assert!(change.window.is_none() && change.commits.is_empty());
+
+        let bad = json.replace("\"1.4.2\"", "\"\"");
+        let err = serde_json::from_str::<ChangeRequest>(&bad).unwrap_err();
+        assert!(err.to_string().contains("version must not be empty"), "{err}");
+    }
+
+    #[test]
+    fn terminal_states() {
+        assert!(ChangeState::Closed.is_terminal());
+        assert!(ChangeState::Canceled.is_terminal());
+        assert!(!ChangeState::Implement.is_terminal());
+    }
+}
