@@ -38,13 +38,19 @@
 //! |---|---|
 //! | `mock` | `MockChangeSystem`, a `mockall` mock of [`ChangeSystem`] |
 
+pub mod freeze;
 pub mod model;
+pub mod policy;
 pub mod system;
+pub mod workflow;
 
+pub use freeze::FreezeWindow;
 pub use model::*;
+pub use policy::{Candidate, Decision, Policy};
 #[cfg(feature = "mock")]
 pub use system::MockChangeSystem;
 pub use system::{ChangeSystem, capability};
+pub use workflow::{ChangeWorkflow, Deployment, DeploymentResult, GateVerdict, RaiseOutcome};
 
 #[cfg(test)]
 mod object_safety {

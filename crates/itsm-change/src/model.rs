@@ -430,7 +430,10 @@ mod tests {
 
         let bad = json.replace("\"1.4.2\"", "\"\"");
         let err = serde_json::from_str::<ChangeRequest>(&bad).unwrap_err();
-        assert!(err.to_string().contains("version must not be empty"), "{err}");
+        assert!(
+            err.to_string().contains("version must not be empty"),
+            "{err}"
+        );
     }
 
     #[test]
