@@ -20,6 +20,7 @@ use crate::model::Window;
 /// services = []                   # empty or absent: every service
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FreezeWindow {
     /// What the freeze is called (shown in refusals).
     pub name: String,
@@ -77,7 +78,9 @@ impl FreezeWindow {
         if self.end <= self.start {
             return Err(itsm_core::Error::invalid_input(format!(
                 "freeze window {:?} ends ({}) at or before it starts ({}); fix start/end",
-                self.name, self.end, self.start
+                self.name,
+                itsm_core::format_instant(self.end),
+                itsm_core::format_instant(self.start)
             )));
         }
         Ok(())

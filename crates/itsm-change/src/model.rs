@@ -395,6 +395,49 @@ pub enum ConflictKind {
     Other,
 }
 
+macro_rules! display_as_str {
+    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The name used in JSON, configuration and messages (`snake_case`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(<$ty>::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+display_as_str!(ChangeState {
+    New => "new",
+    Assess => "assess",
+    Authorize => "authorize",
+    Scheduled => "scheduled",
+    Implement => "implement",
+    Review => "review",
+    Closed => "closed",
+    Canceled => "canceled",
+});
+
+display_as_str!(ApprovalState {
+    NotRequested => "not_requested",
+    Requested => "requested",
+    Approved => "approved",
+    Rejected => "rejected",
+});
+
+display_as_str!(CloseCode {
+    Successful => "successful",
+    SuccessfulWithIssues => "successful_with_issues",
+    Unsuccessful => "unsuccessful",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +477,25 @@ mod tests {
             err.to_string().contains("version must not be empty"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn names_match_serde() {
+        for state in [
+            ChangeState::New,
+            ChangeState::Authorize,
+            ChangeState::Canceled,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+        for approval in [ApprovalState::NotRequested, ApprovalState::Rejected] {
+            assert_eq!(
+                serde_json::to_value(approval).unwrap(),
+                approval.to_string()
+            );
+        }
+        let code = CloseCode::SuccessfulWithIssues;
+        assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use itsm_core::{Environment, ServiceId, Version};
+use itsm_core::{Environment, ServiceId, Version, format_instant};
 use serde::{Deserialize, Serialize};
 
 use crate::freeze::FreezeWindow;
@@ -14,7 +14,7 @@ use crate::model::{ChangeKind, ChangeTemplate, TemplateId, Window};
 
 /// The thresholds of the policy (`[policy]` in `itsm.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// A service with more failed production deployments than this in the lookback period
     /// is not healthy enough for standard changes.
@@ -80,7 +80,7 @@ impl Policy {
     ///
     /// ```
     /// use itsm_change::{Candidate, ChangeKind, Policy, Window};
-    /// use itsm_core::{Environment, ServiceId, Version};
+    /// use itsm_core::{Environment, ServiceId, Version, format_instant};
     /// use time::macros::datetime;
     ///
     /// let service = ServiceId::new("checkout")?;
@@ -130,7 +130,9 @@ impl Policy {
             for f in freezes {
                 missed.push(format!(
                     "freeze window {:?} ({} to {}) overlaps the planned window",
-                    f.name, f.start, f.end
+                    f.name,
+                    format_instant(f.start),
+                    format_instant(f.end)
                 ));
             }
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use itsm_core::{
     Clock, CommitId, Environment, Error, ErrorKind, IdempotencyKey, Link, ListRequest,
     Notification, NotificationTopic, Notifier, Person, PipelineRunId, Recipient, Result, ServiceId,
-    Version,
+    Version, format_instant,
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -19,7 +19,7 @@ use time::{Duration, OffsetDateTime};
 use crate::freeze::FreezeWindow;
 use crate::model::{
     ApprovalState, ChangeFilter, ChangeKind, ChangeRequest, ChangeState, CloseCode, Closure,
-    ConflictKind, NewChange, TemplateFilter, Window,
+    ConflictKind, NewChange, TemplateFilter, TemplateId, Window,
 };
 use crate::policy::{Candidate, Decision, Policy};
 use crate::system::{ChangeSystem, capability};
@@ -229,8 +229,17 @@ impl ChangeWorkflow {
 
     /// What the policy decides for `deployment` now, without writing anything.
     pub async fn classify(&self, deployment: &Deployment) -> Result<Decision> {
+        self.classify_with(deployment, None).await
+    }
+
+    /// Like [`classify`](Self::classify), considering only the pinned `template` when given.
+    pub async fn classify_with(
+        &self,
+        deployment: &Deployment,
+        template: Option<&TemplateId>,
+    ) -> Result<Decision> {
         let now = self.clock.now();
-        let templates = if self
+        let mut templates = if self
             .system
             .capabilities()
             .supports(capability::TEMPLATES_READ)
@@ -246,6 +255,9 @@ impl ChangeWorkflow {
         } else {
             Vec::new()
         };
+        if let Some(pinned) = template {
+            templates.retain(|t| &t.id == pinned);
+        }
         let recent_failures = self.recent_failures(deployment, now).await?;
         Ok(self.policy.classify(&Candidate {
             service: &deployment.service,
@@ -264,6 +276,17 @@ impl ChangeWorkflow {
     /// Re-running with the same pipeline run returns the existing change (and finishes a
     /// submission that an earlier run left half done). With `dry_run`, nothing is written.
     pub async fn raise(&self, deployment: &Deployment, dry_run: bool) -> Result<RaiseOutcome> {
+        self.raise_with(deployment, None, dry_run).await
+    }
+
+    /// Like [`raise`](Self::raise), but a standard change may only be made from the pinned
+    /// `template` (without it, or when it is not usable, the change is normal).
+    pub async fn raise_with(
+        &self,
+        deployment: &Deployment,
+        template: Option<&TemplateId>,
+        dry_run: bool,
+    ) -> Result<RaiseOutcome> {
         let key = deployment.step_key("raise");
         if let Some(existing) = self.system.find_change_by_key(&key).await? {
             let existing = if dry_run {
@@ -278,7 +301,7 @@ impl ChangeWorkflow {
                 dry_run,
             });
         }
-        let decision = self.classify(deployment).await?;
+        let decision = self.classify_with(deployment, template).await?;
         if dry_run {
             return Ok(RaiseOutcome {
                 decision,
@@ -399,8 +422,10 @@ impl ChangeWorkflow {
         if let Some(w) = change.window.filter(|w| !w.contains(now)) {
             return Ok(GateVerdict::Denied {
                 reason: format!(
-                    "denied: change {id} for {what} is planned for {} to {}, and now ({now}) is outside that window",
-                    w.start, w.end
+                    "denied: change {id} for {what} is planned for {} to {}, and now ({}) is outside that window",
+                    format_instant(w.start),
+                    format_instant(w.end),
+                    format_instant(now)
                 ),
                 change: Some(Box::new(change.clone())),
             });
@@ -409,7 +434,13 @@ impl ChangeWorkflow {
             .freezes
             .iter()
             .filter(|f| f.blocks(&deployment.service, &deployment.environment, now))
-            .map(|f| format!("freeze window {:?} (until {})", f.name, f.end))
+            .map(|f| {
+                format!(
+                    "freeze window {:?} (until {})",
+                    f.name,
+                    format_instant(f.end)
+                )
+            })
             .collect();
         if self.system.capabilities().supports(capability::CONFLICTS) {
             for c in self.system.conflicts(&change.id).await? {
@@ -542,13 +573,11 @@ impl ChangeWorkflow {
             environment: deployment.environment.clone(),
             summary: format!("Emergency deploy {}", deployment.describe()),
             description: justification.trim().to_owned(),
-            window: Some(self.planned_window(
-                now - if retroactive {
-                    self.window
-                } else {
-                    Duration::ZERO
-                },
-            )),
+            // A retroactive change also covers the deployment that already happened.
+            window: Some(Window {
+                start: if retroactive { now - self.window } else { now },
+                end: now + self.window,
+            }),
             commits: deployment.commits.clone(),
             pipeline_run: Some(deployment.pipeline_run.clone()),
             requested_by: deployment.requested_by.clone(),
@@ -667,7 +696,7 @@ fn denied_without_approval(
         } else if let Some(c) = live.first() {
             (
                 format!(
-                    "denied: change {} for {what} is not approved yet (approval {:?}, state {:?})",
+                    "denied: change {} for {what} is not approved yet (approval {}, state {})",
                     number(c),
                     c.approval,
                     c.state
@@ -712,9 +741,9 @@ fn close_notes(d: &Deployment, r: &DeploymentResult, finished: OffsetDateTime) -
         d.pipeline_run
     );
     if let Some(started) = r.started_at {
-        let _ = writeln!(notes, "Started: {started}");
+        let _ = writeln!(notes, "Started: {}", format_instant(started));
     }
-    let _ = writeln!(notes, "Finished: {finished}");
+    let _ = writeln!(notes, "Finished: {}", format_instant(finished));
     if let Some(by) = &d.requested_by {
         let _ = writeln!(notes, "Deployer: {by}");
     }

@@ -1,37 +1,82 @@
-//! The `itsm` command: pipeline commands (change raise / gate / close), reports, and the
-//! webhook bridge (`itsm serve`).
+//! The `itsm` command: pipeline commands (change raise / gate / close), the change
+//! manager's decisions, and a demo of the whole change path on the embedded store.
+//!
+//! Exit codes: 0 success / allowed, 1 error, 2 usage error, 3 denied by policy, 4 backend
+//! unreachable or unusable (gates fail closed with 4).
+
+mod app;
+mod args;
+mod cli;
+mod commands;
+mod config;
+mod exit;
+mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success / allowed
-  1  error
-  2  usage error (bad flags or input)
-  3  denied by policy (no approved change, freeze window, rejected)
-  4  the backend could not be reached or gave an unusable answer (gates fail closed with 4)";
-
-/// Connects deployment pipelines and alerting to change, incident, audit and specialist
-/// processes.
-#[derive(Debug, Parser)]
-#[command(name = "itsm", version, about, long_about = None, after_help = EXIT_CODES)]
-struct Cli {}
+use cli::{Cli, Command, Output};
+use config::{Config, Sources};
 
 fn main() -> ExitCode {
-    match Cli::try_parse() {
-        Ok(_cli) => {
-            // No subcommand yet: show what the tool is and how to use it.
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            let _ = cmd.print_help();
-            ExitCode::SUCCESS
-        }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
-            ExitCode::from(code)
+            return exit::code(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let Some(command) = cli.command else {
+        let _ = Cli::command().print_help();
+        return exit::code(exit::OK);
+    };
+    let output = cli.global.output;
+    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("itsm: error: cannot start the async runtime: {e}");
+            return exit::code(exit::ERROR);
+        }
+    };
+    let sources = Sources {
+        config: cli.global.config,
+        db: cli.global.db,
+    };
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Demo => commands::demo::run(output).await,
+            Command::Template(t) => {
+                commands::template::run(Config::load(&sources)?, output, t).await
+            }
+            Command::Change(c) => {
+                let config = match Config::load(&sources) {
+                    Ok(c) => c,
+                    Err(e) => return Err(e),
+                };
+                commands::change::run(config, output, c).await
+            }
+        }
+    });
+    match result {
+        Ok(code) => exit::code(code),
+        Err(e) => {
+            report(output, &e);
+            exit::code(exit::for_kind(e.kind()))
         }
     }
+}
+
+fn report(output: Output, e: &itsm_core::Error) {
+    if output == Output::Json {
+        let json = serde_json::json!({
+            "error": { "kind": format!("{:?}", e.kind()), "message": e.to_string() }
+        });
+        println!("{json}");
+    }
+    eprintln!("itsm: error: {e}");
 }

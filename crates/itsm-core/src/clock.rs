@@ -3,7 +3,23 @@
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
-use time::{Duration, OffsetDateTime};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+/// Formats an instant for messages: RFC 3339 in UTC, to the second (`2026-05-01T10:00:00Z`).
+///
+/// ```
+/// use time::macros::datetime;
+/// assert_eq!(
+///     itsm_core::format_instant(datetime!(2026-05-01 12:00:00.75 +02:00)),
+///     "2026-05-01T10:00:00Z"
+/// );
+/// ```
+pub fn format_instant(at: OffsetDateTime) -> String {
+    let utc = at.to_offset(UtcOffset::UTC);
+    let utc = utc.replace_nanosecond(0).unwrap_or(utc);
+    utc.format(&Rfc3339).unwrap_or_else(|_| utc.to_string())
+}
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + Debug {

@@ -37,7 +37,7 @@ pub mod notify;
 pub mod people;
 
 pub use capability::{Capabilities, Capability};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, format_instant};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{
     CommitId, Environment, IdempotencyKey, PipelineRunId, ServiceId, TeamId, TenantId, Version,

@@ -5,8 +5,10 @@
 //! - `mockall` mocks of every port trait, re-exported here so a test needs one dependency:
 //!   [`MockChangeSystem`], [`MockIncidentSystem`], [`MockPager`], [`MockAuditStore`],
 //!   [`MockSpecialistCatalog`] and [`MockNotifier`];
-//! - (with the domain issues) conformance suites every implementation runs, and stateful
-//!   simulators of the three vendor APIs.
+//! - [`conformance`] suites every implementation of a port runs (so far
+//!   [`conformance::change`] for `ChangeSystem`; see the module for how to run one from a
+//!   test);
+//! - (with the adapter issues) stateful simulators of the three vendor APIs.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -21,6 +23,8 @@
 //! assert!(system.capabilities().supports(capability::NORMAL));
 //! assert!(!system.capabilities().supports(capability::STANDARD));
 //! ```
+
+pub mod conformance;
 
 pub use itsm_audit::MockAuditStore;
 pub use itsm_change::MockChangeSystem;

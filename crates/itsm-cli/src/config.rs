@@ -1,0 +1,319 @@
+//! `itsm.toml`: backend selection, policy thresholds, freeze windows, known environments,
+//! with environment-variable overrides.
+
+use std::path::{Path, PathBuf};
+
+use itsm_change::{FreezeWindow, Policy};
+use itsm_core::{Environment, Error, ErrorKind, Result};
+use serde::Deserialize;
+
+/// The configuration file, as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    #[serde(default)]
+    pub(crate) backend: BackendConfig,
+    #[serde(default)]
+    pub(crate) policy: Policy,
+    #[serde(default)]
+    pub(crate) change: ChangeConfig,
+    /// Environments pipelines may name; anything else is a usage error.
+    #[serde(default = "default_environments")]
+    pub(crate) environments: Vec<Environment>,
+    #[serde(default, rename = "freeze")]
+    pub(crate) freezes: Vec<FreezeWindow>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BackendConfig {
+    /// Which backend: `local` (the embedded SQLite store).
+    #[serde(default = "default_backend")]
+    pub(crate) kind: String,
+    /// The local store's database file.
+    #[serde(default)]
+    pub(crate) db: Option<PathBuf>,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        BackendConfig {
+            kind: default_backend(),
+            db: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChangeConfig {
+    /// How long a raised change's planned window lasts, in hours.
+    #[serde(default = "default_window_hours")]
+    pub(crate) window_hours: u32,
+    /// The role notified when a normal change needs approval.
+    #[serde(default = "default_change_manager")]
+    pub(crate) change_manager: String,
+}
+
+impl Default for ChangeConfig {
+    fn default() -> Self {
+        ChangeConfig {
+            window_hours: default_window_hours(),
+            change_manager: default_change_manager(),
+        }
+    }
+}
+
+fn default_backend() -> String {
+    "local".to_owned()
+}
+fn default_window_hours() -> u32 {
+    24
+}
+fn default_change_manager() -> String {
+    "change-manager".to_owned()
+}
+fn default_environments() -> Vec<Environment> {
+    ["dev", "test", "staging", "production"]
+        .into_iter()
+        .map(|e| Environment::new(e).expect("valid default environment"))
+        .collect()
+}
+
+/// Where the configuration comes from, after flags and environment variables.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sources {
+    /// `--config` / `ITSM_CONFIG`; `None` reads `./itsm.toml` when it exists.
+    pub(crate) config: Option<PathBuf>,
+    /// `--db` / `ITSM_DB`.
+    pub(crate) db: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the file (if any), applies `ITSM_*` overrides and flags, and validates.
+    pub(crate) fn load(sources: &Sources) -> Result<Config> {
+        let mut config = match &sources.config {
+            Some(path) => Self::read(path)?,
+            None => {
+                let default = Path::new("itsm.toml");
+                if default.is_file() {
+                    Self::read(default)?
+                } else {
+                    Config {
+                        environments: default_environments(),
+                        ..Config::default()
+                    }
+                }
+            }
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        if let Some(db) = &sources.db {
+            config.backend.db = Some(db.clone());
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn read(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("cannot read the configuration file {}: {e}", path.display()),
+            )
+        })?;
+        Self::parse(&text).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "{} is not a valid itsm configuration: {}",
+                    path.display(),
+                    e.message()
+                ),
+            )
+        })
+    }
+
+    /// Parses configuration text.
+    pub(crate) fn parse(text: &str) -> Result<Config> {
+        toml::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::Config, e.to_string().trim_end().to_owned()))
+    }
+
+    /// Applies `ITSM_BACKEND`, `ITSM_POLICY_MAX_FAILED_DEPLOYMENTS`,
+    /// `ITSM_POLICY_LOOKBACK_DAYS` and `ITSM_CHANGE_WINDOW_HOURS`.
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<()> {
+        if let Some(kind) = var("ITSM_BACKEND") {
+            self.backend.kind = kind;
+        }
+        let number = |name: &str| -> Result<Option<u32>> {
+            var(name)
+                .map(|v| {
+                    v.trim().parse::<u32>().map_err(|_| {
+                        Error::new(
+                            ErrorKind::Config,
+                            format!("{name}={v:?} is not a whole number; set it to e.g. 7"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        if let Some(n) = number("ITSM_POLICY_MAX_FAILED_DEPLOYMENTS")? {
+            self.policy.max_failed_deployments = n;
+        }
+        if let Some(n) = number("ITSM_POLICY_LOOKBACK_DAYS")? {
+            self.policy.lookback_days = n;
+        }
+        if let Some(n) = number("ITSM_CHANGE_WINDOW_HOURS")? {
+            self.change.window_hours = n;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.backend.kind != "local" {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "backend {:?} is not available in this version; use kind = \"local\"",
+                    self.backend.kind
+                ),
+            ));
+        }
+        if self.change.window_hours == 0 {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "[change] window_hours must be at least 1",
+            ));
+        }
+        if self.environments.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "environments must list at least one environment",
+            ));
+        }
+        for freeze in &self.freezes {
+            freeze
+                .validate()
+                .map_err(|e| Error::new(ErrorKind::Config, e.message().to_owned()))?;
+        }
+        Ok(())
+    }
+
+    /// The database path: configured, or `$XDG_DATA_HOME/itsm/itsm.db`
+    /// (`~/.local/share/itsm/itsm.db`).
+    pub(crate) fn db_path(&self) -> PathBuf {
+        if let Some(db) = &self.backend.db {
+            return db.clone();
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("itsm").join("itsm.db")
+    }
+
+    /// Checks that an environment is one the configuration knows.
+    pub(crate) fn check_environment(&self, env: &Environment) -> Result<()> {
+        if self.environments.contains(env) {
+            return Ok(());
+        }
+        let known: Vec<&str> = self.environments.iter().map(|e| e.as_str()).collect();
+        Err(Error::invalid_input(format!(
+            "unknown environment \"{env}\"; known environments are {} (add it to `environments` in itsm.toml)",
+            known.join(", ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_file_parses() {
+        let config = Config::parse(
+            r#"
+            environments = ["dev", "staging", "production"]
+            [backend]
+            kind = "local"
+            db = "/tmp/x.db"
+            [policy]
+            max_failed_deployments = 2
+            lookback_days = 14
+            [change]
+            window_hours = 4
+            [[freeze]]
+            name = "year-end"
+            start = "2026-12-20T00:00:00Z"
+            end = "2027-01-04T00:00:00Z"
+            environments = ["production"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.policy.max_failed_deployments, 2);
+        assert_eq!(config.policy.lookback_days, 14);
+        assert_eq!(config.change.window_hours, 4);
+        assert_eq!(config.freezes.len(), 1);
+        assert_eq!(config.db_path(), PathBuf::from("/tmp/x.db"));
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn malformed_files_say_what_is_wrong() {
+        let err = Config::parse("[policy]\nlookback_dayz = 3\n").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("lookback_dayz"), "{err}");
+        let err = Config::parse("[policy\n").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let err = Config::parse("environments = [\"prod uction\"]\n").unwrap_err();
+        assert!(err.message().contains("prod uction"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_and_their_errors() {
+        let mut config = Config::parse("").unwrap();
+        config
+            .apply_env(|n| match n {
+                "ITSM_POLICY_LOOKBACK_DAYS" => Some("30".into()),
+                "ITSM_CHANGE_WINDOW_HOURS" => Some("2".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.policy.lookback_days, 30);
+        assert_eq!(config.change.window_hours, 2);
+        let err = config
+            .apply_env(|n| (n == "ITSM_POLICY_MAX_FAILED_DEPLOYMENTS").then(|| "many".into()))
+            .unwrap_err();
+        assert!(
+            err.message().contains("ITSM_POLICY_MAX_FAILED_DEPLOYMENTS"),
+            "{err}"
+        );
+        let mut remote = Config::parse("").unwrap();
+        remote
+            .apply_env(|n| (n == "ITSM_BACKEND").then(|| "servicenow".into()))
+            .unwrap();
+        assert!(
+            remote
+                .validate()
+                .unwrap_err()
+                .message()
+                .contains("servicenow")
+        );
+    }
+
+    #[test]
+    fn environments_are_checked() {
+        let config = Config::parse("").unwrap();
+        config
+            .check_environment(&Environment::production())
+            .unwrap();
+        let err = config
+            .check_environment(&Environment::new("prdo").unwrap())
+            .unwrap_err();
+        assert!(
+            err.message().contains("unknown environment \"prdo\""),
+            "{err}"
+        );
+    }
+}
