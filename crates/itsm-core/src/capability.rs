@@ -2,7 +2,7 @@
 //!
 //! Every port trait has a `capabilities()` method. A caller checks it before relying on an
 //! optional operation; an adapter answers an unsupported call with
-//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), never a panic.
+//! [`ErrorKind::Unsupported`], never a panic.
 //!
 //! Capabilities are open-ended: each domain crate declares its own constants, and a custom
 //! adapter may declare more.
