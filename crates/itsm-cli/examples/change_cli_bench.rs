@@ -161,32 +161,17 @@ async fn seed(db: &std::path::Path, n: u64) {
     }
     let started = Instant::now();
     let prod = Environment::production();
-    let template = store
-        .create_template(
-            &IdempotencyKey::new("bench/template").unwrap(),
-            &NewTemplate {
-                service: ServiceId::new("svc-with-template").unwrap(),
-                name: "bench".into(),
-                description: String::new(),
-                environments: vec![prod.clone()],
-                implementation_plan: "pipeline".into(),
-                backout_plan: "redeploy".into(),
-                test_plan: "tests".into(),
-                owner: Person::named("bench"),
-                approved_by: None,
-                expires_at: None,
-            },
-        )
-        .await
-        .expect("template");
     let svc0 = store
         .create_template(
             &IdempotencyKey::new("bench/template/svc-0").unwrap(),
-            &NewTemplate {
-                service: ServiceId::new("svc-0").unwrap(),
-                environments: vec![prod.clone()],
-                ..template_clone(&template.name)
-            },
+            &template("svc-0"),
+        )
+        .await
+        .expect("template");
+    store
+        .create_template(
+            &IdempotencyKey::new("bench/template").unwrap(),
+            &template("svc-with-template"),
         )
         .await
         .expect("template");
@@ -229,12 +214,12 @@ async fn seed(db: &std::path::Path, n: u64) {
     );
 }
 
-fn template_clone(name: &str) -> NewTemplate {
+fn template(service: &str) -> NewTemplate {
     NewTemplate {
-        service: ServiceId::new("placeholder").unwrap(),
-        name: format!("{name} (svc-0)"),
+        service: ServiceId::new(service).unwrap(),
+        name: format!("{service} routine release"),
         description: String::new(),
-        environments: Vec::new(),
+        environments: vec![Environment::production()],
         implementation_plan: "pipeline".into(),
         backout_plan: "redeploy".into(),
         test_plan: "tests".into(),

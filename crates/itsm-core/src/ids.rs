@@ -128,22 +128,17 @@ define_id!(
     PipelineRunId, "pipeline run id"
 );
 
-/// The key that makes a create idempotent.
-///
-/// Every create in every trait takes one. A retry, a re-run or a duplicated webhook with the
-/// same key finds the existing record instead of creating a second one. Adapters store it
-/// where the vendor allows (PagerDuty dedup key, ServiceNow correlation id, a Jira issue
-/// property or label, a unique column in the local store).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct IdempotencyKey(String);
+define_id!(
+    /// The key that makes a create idempotent.
+    ///
+    /// Every create in every trait takes one. A retry, a re-run or a duplicated webhook with
+    /// the same key finds the existing record instead of creating a second one. Adapters
+    /// store it where the vendor allows (PagerDuty dedup key, ServiceNow correlation id, a
+    /// Jira issue property or label, a unique column in the local store).
+    IdempotencyKey, "idempotency key"
+);
 
 impl IdempotencyKey {
-    /// Validates and wraps a key (trimmed, non-empty, no control characters).
-    pub fn new(value: impl AsRef<str>) -> Result<Self> {
-        validate_id("idempotency key", value.as_ref()).map(Self)
-    }
-
     /// The key of one pipeline step: service, version, environment, pipeline run and step.
     ///
     /// ```
@@ -164,39 +159,26 @@ impl IdempotencyKey {
         run: &PipelineRunId,
         step: &str,
     ) -> Self {
-        IdempotencyKey(format!("{service}/{version}/{environment}/{run}/{step}"))
-    }
-
-    /// The key as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
+        IdempotencyKey(bounded(format!(
+            "{service}/{version}/{environment}/{run}/{step}"
+        )))
     }
 }
 
-impl fmt::Display for IdempotencyKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// Keeps a derived key within [`MAX_ID_LEN`]: a longer one becomes its first 200 bytes
+/// plus `~` and a 64-bit FNV-1a hash of the whole, so it stays unique and deterministic.
+fn bounded(key: String) -> String {
+    if key.len() <= MAX_ID_LEN {
+        return key;
     }
-}
-
-impl TryFrom<String> for IdempotencyKey {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        Self::new(s)
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut cut = 200;
+    while !key.is_char_boundary(cut) {
+        cut -= 1;
     }
-}
-
-impl From<IdempotencyKey> for String {
-    fn from(k: IdempotencyKey) -> String {
-        k.0
-    }
-}
-
-impl std::str::FromStr for IdempotencyKey {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::new(s)
-    }
+    format!("{}~{hash:016x}", &key[..cut])
 }
 
 /// A deployment environment (`dev`, `staging`, `production`).
@@ -303,6 +285,31 @@ mod tests {
         let err = serde_json::from_str::<ServiceId>("\"\"").unwrap_err();
         assert!(err.to_string().contains("must not be empty"), "{err}");
         assert_eq!(serde_json::to_string(&ok).unwrap(), "\"billing\"");
+    }
+
+    #[test]
+    fn long_pipeline_step_keys_stay_valid_and_distinct() {
+        let long = |c: &str| c.repeat(200);
+        let service = ServiceId::new(long("s")).unwrap();
+        let version = Version::new("1").unwrap();
+        let env = Environment::production();
+        let key = |run: &str| {
+            IdempotencyKey::for_pipeline_step(
+                &service,
+                &version,
+                &env,
+                &PipelineRunId::new(run).unwrap(),
+                "raise",
+            )
+        };
+        let a = key(&long("a"));
+        let b = key(&long("b"));
+        assert!(a.as_str().len() <= MAX_ID_LEN, "{}", a.as_str().len());
+        assert_ne!(a, b);
+        assert_eq!(a, key(&long("a")), "deterministic");
+        // It survives a round trip through serde, which validates.
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<IdempotencyKey>(&json).unwrap(), a);
     }
 
     #[test]
