@@ -444,9 +444,9 @@ impl ChangeWorkflow {
             .collect();
         if self.system.capabilities().supports(capability::CONFLICTS) {
             for c in self.system.conflicts(&change.id).await? {
+                // Blackouts the backend knows of (a ServiceNow blackout schedule), in force now.
                 let in_force = c.window.is_none_or(|w| w.contains(now));
-                let described = blocking.iter().any(|b| c.description.contains(b.as_str()));
-                if c.kind == ConflictKind::Blackout && in_force && !described {
+                if c.kind == ConflictKind::Blackout && in_force {
                     blocking.push(c.description);
                 }
             }

@@ -31,7 +31,9 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<App> {
         let path = config.db_path();
-        let store = LocalStore::open(&path, clock.clone())?.with_freezes(config.freezes.clone());
+        // The workflow applies the configured freeze windows (policy and gate); the store is
+        // not given them too, or the gate would report each freeze twice.
+        let store = LocalStore::open(&path, clock.clone())?;
         let workflow = ChangeWorkflow::new(Arc::new(store.clone()), Arc::new(store.clone()), clock)
             .with_policy(config.policy)
             .with_freezes(config.freezes.clone())

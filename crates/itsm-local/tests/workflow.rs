@@ -503,3 +503,33 @@ async fn gate_fails_closed_when_the_backend_fails() {
         assert!(!verdict.is_allowed());
     }
 }
+
+#[tokio::test]
+async fn gate_honours_blackouts_the_backend_reports() {
+    let world = World::new();
+    world.template("checkout").await;
+    let now = world.clock.now();
+    // The freeze is known to the backend only (as a ServiceNow blackout schedule would be).
+    let store = world.store.clone().with_freezes(vec![FreezeWindow {
+        name: "DC migration".into(),
+        start: now - Duration::hours(1),
+        end: now + Duration::hours(1),
+        environments: vec![],
+        services: vec![ServiceId::new("checkout").unwrap()],
+    }]);
+    let wf = workflow_over(&store, &world.clock);
+    let d = deployment("checkout", "1.0.0", "run-1");
+    assert_eq!(
+        wf.raise(&d, false).await.unwrap().decision.kind,
+        ChangeKind::Standard
+    );
+    let verdict = wf.gate(&d, false).await;
+    assert!(matches!(verdict, GateVerdict::Denied { .. }), "{verdict:?}");
+    assert!(
+        verdict.reason().contains("DC migration"),
+        "{}",
+        verdict.reason()
+    );
+    world.clock.advance(Duration::hours(2));
+    assert!(wf.gate(&d, false).await.is_allowed(), "after the blackout");
+}
