@@ -11,9 +11,7 @@ use time::OffsetDateTime;
 
 use crate::SYSTEM;
 use crate::lifecycle;
-use crate::records::{
-    Page, approval_text, decode, encode, kind_text, local_id, state_text, timestamp,
-};
+use crate::records::{Page, approval_text, decode, encode, kind_text, state_text, timestamp};
 use crate::store::Conn;
 use crate::template;
 
@@ -124,14 +122,7 @@ pub(crate) fn create(
     if new.kind == ChangeKind::Standard {
         check_template(conn, new, now)?;
     }
-    let seq: i64 = conn
-        .row(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM change_request",
-            [],
-            |r| r.get(0),
-        )?
-        .unwrap_or(1);
-    let id = local_id("CHG", seq);
+    let (seq, id) = conn.next_id("change_request", "CHG")?;
     let (state, approval) = lifecycle::initial(new.kind);
     let change = ChangeRequest {
         id: ChangeId::new(&id)?,
@@ -274,14 +265,7 @@ pub(crate) fn list(
 
 /// Adds the change manager's approval row, in state requested.
 pub(crate) fn add_approval(conn: &Conn<'_>, change: &ChangeId, now: OffsetDateTime) -> Result<()> {
-    let seq: i64 = conn
-        .row(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM change_approval",
-            [],
-            |r| r.get(0),
-        )?
-        .unwrap_or(1);
-    let id = local_id("APR", seq);
+    let (seq, id) = conn.next_id("change_approval", "APR")?;
     let approval = Approval {
         id: id.clone(),
         approver: Some(Person::named(CHANGE_MANAGER)),

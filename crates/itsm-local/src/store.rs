@@ -230,6 +230,19 @@ impl Conn<'_> {
         }
     }
 
+    /// The next `seq` of `table` and the local id made from it (`CHG0000042`). Call it
+    /// inside the write transaction that inserts the row, which holds the write lock.
+    pub(crate) fn next_id(&self, table: &'static str, prefix: &str) -> Result<(i64, String)> {
+        let seq: i64 = self
+            .row(
+                &format!("SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}"),
+                [],
+                |r| r.get(0),
+            )?
+            .unwrap_or(1);
+        Ok((seq, crate::records::local_id(prefix, seq)))
+    }
+
     /// The first row of a query, if any.
     pub(crate) fn row<T>(
         &self,

@@ -6,7 +6,7 @@ use itsm_core::{Error, ErrorKind, ExternalRef, IdempotencyKey, Listing, Result};
 use time::OffsetDateTime;
 
 use crate::SYSTEM;
-use crate::records::{Page, decode, encode, local_id, timestamp};
+use crate::records::{Page, decode, encode, timestamp};
 use crate::store::Conn;
 
 /// Checks what can be checked without the database.
@@ -74,14 +74,7 @@ pub(crate) fn create(
     if let Some(existing) = by_key(conn, key)? {
         return Ok(existing);
     }
-    let seq: i64 = conn
-        .row(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM change_template",
-            [],
-            |r| r.get(0),
-        )?
-        .unwrap_or(1);
-    let id = local_id("TPL", seq);
+    let (seq, id) = conn.next_id("change_template", "TPL")?;
     let template = ChangeTemplate {
         id: TemplateId::new(&id)?,
         service: new.service.clone(),
