@@ -22,6 +22,7 @@
 //!     artifact_digest: "sha256:0b1c".into(),
 //!     pipeline_run: PipelineRunId::new("gh-991")?,
 //!     pipeline_url: None,
+//!     first_commit_at: None,
 //!     change: None,
 //! };
 //! let err = deployment.validate().unwrap_err();
@@ -35,13 +36,32 @@
 //! |---|---|
 //! | `mock` | `MockAuditStore`, a `mockall` mock of [`AuditStore`] |
 
+pub mod chain;
+pub mod compliance;
+pub mod dora;
+pub mod inventory;
+// Row encoding shared by the SQLite and PostgreSQL stores.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod ledger_codec;
 pub mod model;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod report;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod store;
+pub mod trace;
 
+// Audit computations (A2-A6).
+pub use compliance::{ComplianceReport, Violation, ViolationReason};
+pub use dora::{DoraFigures, Evidence};
+pub use inventory::InventoryEntry;
 pub use model::*;
+pub use report::{AuditReport, ReportFormat};
 #[cfg(feature = "mock")]
 pub use store::MockAuditStore;
 pub use store::{AuditStore, capability};
+pub use trace::{Category, PathRules, TraceReport};
 
 #[cfg(test)]
 mod object_safety {

@@ -110,9 +110,13 @@ pub struct NewDeployment {
     /// Where a person can see the pipeline run.
     #[serde(default)]
     pub pipeline_url: Option<itsm_core::url::Url>,
-    /// For production: the approved change it was deployed under.
+    /// When the first commit shipped by this deployment was made (for lead time, A5);
+    /// `None` leaves the deployment out of lead-time figures.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub first_commit_at: Option<OffsetDateTime>,
+    /// For production: the change it was deployed under, as it stood at deployment time.
     #[serde(default)]
-    pub change: Option<ExternalRef>,
+    pub change: Option<ChangeEvidence>,
 }
 
 impl NewDeployment {
@@ -121,7 +125,10 @@ impl NewDeployment {
         if self.finished_at < self.started_at {
             return Err(Error::invalid_input(format!(
                 "deployment of {} {} finishes ({}) before it starts ({}); fix the timestamps",
-                self.service, self.version, self.finished_at, self.started_at
+                self.service,
+                self.version,
+                itsm_core::format_instant(self.finished_at),
+                itsm_core::format_instant(self.started_at)
             )));
         }
         if self.artifact_digest.trim().is_empty() {
@@ -131,6 +138,24 @@ impl NewDeployment {
         }
         Ok(())
     }
+}
+
+/// What the ledger keeps of the change a production deployment ran under, so that
+/// compliance (A4) can be checked from the ledger alone, offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvidence {
+    /// The change in its system.
+    pub reference: ExternalRef,
+    /// Whether the change was approved when the deployment ran.
+    pub approved: bool,
+    /// The version the change was raised for.
+    pub version: Version,
+    /// The change's planned window start, when it had one.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub window_start: Option<OffsetDateTime>,
+    /// The change's planned window end, when it had one.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub window_end: Option<OffsetDateTime>,
 }
 
 /// A deployment record in the ledger: what was recorded, plus its place in the hash chain.

@@ -46,3 +46,49 @@ impl App {
         })
     }
 }
+
+/// Opens the configured audit ledger: SQLite (by default in the backend's database file) or
+/// PostgreSQL.
+pub(crate) async fn open_ledger(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn itsm_audit::AuditStore>> {
+    use crate::config::AuditStoreKind;
+    match config.audit.store {
+        AuditStoreKind::Sqlite => {
+            let path = config.audit.db.clone().unwrap_or_else(|| config.db_path());
+            Ok(Arc::new(itsm_audit::sqlite::SqliteAuditStore::open(
+                path, clock,
+            )?))
+        }
+        AuditStoreKind::Postgres => {
+            let url = config.audit.url.as_deref().unwrap_or_default();
+            Ok(Arc::new(
+                itsm_audit::postgres::PostgresAuditStore::connect(url, clock).await?,
+            ))
+        }
+    }
+}
+
+/// Every record of the ledger in chain order, read page by page with a progress bar.
+pub(crate) async fn load_ledger(
+    ledger: &dyn itsm_audit::AuditStore,
+    label: &'static str,
+) -> Result<Vec<itsm_audit::DeploymentRecord>> {
+    let head = ledger.head().await?;
+    let mut progress = crate::progress::Progress::new(label, head);
+    let mut all = Vec::with_capacity(usize::try_from(head).unwrap_or(0));
+    let mut next = 1;
+    while next <= head {
+        let page = ledger.scan(next, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        next = last.seq + 1;
+        progress.add(page.len() as u64);
+        all.extend(page);
+    }
+    progress.finish();
+    Ok(all)
+}
+
+/// Records read per page from the ledger.
+pub(crate) const PAGE: u32 = 10_000;

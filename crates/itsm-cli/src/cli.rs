@@ -58,9 +58,152 @@ pub(crate) enum Command {
     /// Change requests: raise, gate, close, approve, reject, emergency.
     #[command(subcommand, after_help = EXIT_CODES)]
     Change(ChangeCommand),
+    /// Record deployments in the audit ledger; link incidents to them.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Deploy(DeployCommand),
+    /// Which version of every service runs in every environment, now or at a past instant.
+    #[command(after_help = EXIT_CODES)]
+    Inventory {
+        /// The instant (RFC 3339 or YYYY-MM-DD) [default: now].
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// The commits between two deployed versions of a service, classified by what they touch.
+    #[command(after_help = EXIT_CODES)]
+    Trace {
+        /// The service.
+        #[arg(long)]
+        service: String,
+        /// The older deployed version.
+        #[arg(long)]
+        from: String,
+        /// The newer deployed version.
+        #[arg(long)]
+        to: String,
+        /// The git repository [default: [trace] repo, or the current directory].
+        #[arg(long)]
+        repo: Option<PathBuf>,
+    },
+    /// DORA figures: deployment frequency, lead time, change failure rate, time to restore.
+    #[command(after_help = EXIT_CODES)]
+    Dora {
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// Start of the period (RFC 3339 or YYYY-MM-DD) [default: 30 days before --until].
+        #[arg(long)]
+        since: Option<String>,
+        /// End of the period, exclusive [default: now].
+        #[arg(long)]
+        until: Option<String>,
+        /// List the records behind every figure.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// The audit ledger: reports for change managers, chain verification.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Audit(AuditCommand),
     /// Run the whole change path on a fresh embedded store in a temporary directory.
     #[command(after_help = EXIT_CODES)]
     Demo,
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
+pub(crate) enum DeployCommand {
+    /// Record one deployment (flags, or a JSON document with --json).
+    #[command(after_help = EXIT_CODES)]
+    Record(RecordArgs),
+    /// Record that an incident names a deployment as its cause (for DORA figures).
+    #[command(after_help = EXIT_CODES)]
+    LinkIncident {
+        /// The incident, as SYSTEM:ID (`servicenow:INC0010001`).
+        #[arg(long)]
+        incident: String,
+        /// The key of the deployment record (shown by `itsm deploy record`).
+        #[arg(long)]
+        deployment: String,
+        /// When the incident was opened.
+        #[arg(long)]
+        opened: String,
+        /// When it was resolved.
+        #[arg(long)]
+        resolved: Option<String>,
+    },
+}
+
+/// `itsm deploy record`.
+#[derive(Debug, Args)]
+pub(crate) struct RecordArgs {
+    /// Read the deployment as JSON from FILE (`-` for standard input) instead of flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "service", "version", "environment", "started", "finished", "deployer", "outcome",
+        "commit", "artifact_digest", "run", "run_url", "first_commit_at", "change"
+    ])]
+    pub(crate) json: Option<String>,
+    /// The service deployed.
+    #[arg(long, required_unless_present = "json")]
+    pub(crate) service: Option<String>,
+    /// The version deployed.
+    #[arg(long, required_unless_present = "json")]
+    pub(crate) version: Option<String>,
+    /// Where.
+    #[arg(long = "env", required_unless_present = "json")]
+    pub(crate) environment: Option<String>,
+    /// When the deployment started (RFC 3339).
+    #[arg(long, required_unless_present = "json")]
+    pub(crate) started: Option<String>,
+    /// When it finished (RFC 3339).
+    #[arg(long, required_unless_present = "json")]
+    pub(crate) finished: Option<String>,
+    /// Who (or which automation) deployed.
+    #[arg(long, required_unless_present = "json")]
+    pub(crate) deployer: Option<String>,
+    /// How it ended.
+    #[arg(long, value_enum, required_unless_present = "json")]
+    pub(crate) outcome: Option<Outcome>,
+    /// The commit deployed.
+    #[arg(long, required_unless_present = "json")]
+    pub(crate) commit: Option<String>,
+    /// The artifact's digest (`sha256:...`).
+    #[arg(long, required_unless_present = "json")]
+    pub(crate) artifact_digest: Option<String>,
+    /// The pipeline run.
+    #[arg(long, env = "ITSM_PIPELINE_RUN", required_unless_present = "json")]
+    pub(crate) run: Option<String>,
+    /// Where the pipeline run can be seen.
+    #[arg(long)]
+    pub(crate) run_url: Option<String>,
+    /// When the first commit shipped by this deployment was made (for lead time).
+    #[arg(long)]
+    pub(crate) first_commit_at: Option<String>,
+    /// The change it ran under [default: for production, the approved change for this
+    /// service, version and environment in the local store, if any].
+    #[arg(long)]
+    pub(crate) change: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// A report for change managers: Markdown, JSON, CSV or a self-contained HTML page.
+    #[command(after_help = EXIT_CODES)]
+    Report {
+        /// Start of the period (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        since: String,
+        /// End of the period, exclusive.
+        #[arg(long)]
+        until: String,
+        /// md, json, csv or html.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Check the whole hash chain; names the first record changed, removed or reordered.
+    #[command(after_help = EXIT_CODES)]
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +338,13 @@ pub(crate) enum ChangeCommand {
         /// More close notes.
         #[arg(long)]
         notes: Option<String>,
+        /// The deployed artifact's digest: with it, the deployment is also recorded in the
+        /// audit ledger (the last --commit is the deployed commit).
+        #[arg(long)]
+        artifact_digest: Option<String>,
+        /// When the first commit shipped was made (for lead time in the ledger).
+        #[arg(long)]
+        first_commit_at: Option<String>,
     },
     /// Break-glass: raise an emergency change (possibly after the fact), flagged for audit.
     #[command(after_help = EXIT_CODES)]
@@ -254,7 +404,9 @@ pub(crate) struct Decide {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Outcome {
     /// Deployed and healthy.
+    #[value(alias = "succeeded")]
     Success,
     /// Failed or rolled back.
+    #[value(alias = "failed")]
     Failure,
 }

@@ -22,6 +22,48 @@ pub(crate) struct Config {
     pub(crate) environments: Vec<Environment>,
     #[serde(default, rename = "freeze")]
     pub(crate) freezes: Vec<FreezeWindow>,
+    #[serde(default)]
+    pub(crate) audit: AuditConfig,
+    #[serde(default)]
+    pub(crate) trace: TraceConfig,
+}
+
+/// `[audit]`: where the deployment ledger lives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditConfig {
+    /// `sqlite` (default) or `postgres`.
+    #[serde(default)]
+    pub(crate) store: AuditStoreKind,
+    /// The SQLite ledger file; default: the backend's database file.
+    #[serde(default)]
+    pub(crate) db: Option<PathBuf>,
+    /// The PostgreSQL URL (`ITSM_AUDIT_URL` overrides it; keep passwords out of files).
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+}
+
+/// Which ledger store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AuditStoreKind {
+    /// The embedded SQLite ledger.
+    #[default]
+    Sqlite,
+    /// A shared PostgreSQL ledger.
+    Postgres,
+}
+
+/// `[trace]`: the repository and path rules for `itsm trace`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TraceConfig {
+    /// The git repository (default: the current directory).
+    #[serde(default)]
+    pub(crate) repo: Option<PathBuf>,
+    /// Path rules, first match wins (default: `PathRules::default()`).
+    #[serde(default, rename = "rule")]
+    pub(crate) rules: Vec<itsm_audit::trace::PathRule>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,6 +208,10 @@ impl Config {
         if let Some(n) = number("ITSM_CHANGE_WINDOW_HOURS")? {
             self.change.window_hours = n;
         }
+        if let Some(url) = var("ITSM_AUDIT_URL") {
+            self.audit.url = Some(url);
+            self.audit.store = AuditStoreKind::Postgres;
+        }
         Ok(())
     }
 
@@ -189,6 +235,12 @@ impl Config {
             return Err(Error::new(
                 ErrorKind::Config,
                 "environments must list at least one environment",
+            ));
+        }
+        if self.audit.store == AuditStoreKind::Postgres && self.audit.url.is_none() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "[audit] store = \"postgres\" needs a url; set ITSM_AUDIT_URL or [audit] url",
             ));
         }
         for freeze in &self.freezes {

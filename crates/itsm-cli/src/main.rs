@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod exit;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -48,18 +49,29 @@ fn main() -> ExitCode {
         db: cli.global.db,
     };
     let result = runtime.block_on(async move {
+        if let Command::Demo = command {
+            return commands::demo::run(output).await;
+        }
+        let config = Config::load(&sources)?;
         match command {
-            Command::Demo => commands::demo::run(output).await,
-            Command::Template(t) => {
-                commands::template::run(Config::load(&sources)?, output, t).await
-            }
-            Command::Change(c) => {
-                let config = match Config::load(&sources) {
-                    Ok(c) => c,
-                    Err(e) => return Err(e),
-                };
-                commands::change::run(config, output, c).await
-            }
+            Command::Demo => unreachable!("handled above"),
+            Command::Template(t) => commands::template::run(config, output, t).await,
+            Command::Change(c) => commands::change::run(config, output, c).await,
+            Command::Deploy(d) => commands::deploy::run(config, output, d).await,
+            Command::Inventory { at } => commands::audit::inventory(config, output, at).await,
+            Command::Trace {
+                service,
+                from,
+                to,
+                repo,
+            } => commands::audit::trace(config, output, &service, &from, &to, repo).await,
+            Command::Dora {
+                service,
+                since,
+                until,
+                explain,
+            } => commands::audit::dora(config, output, service, since, until, explain).await,
+            Command::Audit(a) => commands::audit::run(config, output, a).await,
         }
     });
     match result {

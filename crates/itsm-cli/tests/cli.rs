@@ -1,57 +1,10 @@
 //! The `itsm` binary as a pipeline sees it: help, exit codes, the change path, bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("itsm.db")
-    }
-
-    fn config(&self, text: &str) -> PathBuf {
-        let path = self.dir.path().join("itsm.toml");
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    /// Runs itsm in the temp dir with its own database and no inherited ITSM_* settings.
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_itsm"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ITSM_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.current_dir(self.dir.path())
-            .env("ITSM_DB", self.db())
-            .env("HOME", self.dir.path())
-            .args(args)
-            .output()
-            .expect("run itsm")
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
+use common::{Env, code, stderr, stdout};
 
 const DEPLOY: [&str; 8] = [
     "--service",
@@ -175,8 +128,13 @@ fn standard_change_path_raise_gate_close() {
     close.extend(["--outcome", "success", "--output", "json"]);
     let out = env.run(&close);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let change: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let closed: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let change = &closed["change"];
     assert_eq!(change["state"], "closed");
+    assert!(
+        closed["recorded"].is_null(),
+        "no --artifact-digest, nothing recorded"
+    );
     assert_eq!(change["closure"]["code"], "successful");
     assert!(
         change["closure"]["notes"]

@@ -50,6 +50,8 @@ pub(crate) async fn run(config: Config, output: Output, command: ChangeCommand) 
             started,
             finished,
             notes,
+            artifact_digest,
+            first_commit_at,
         } => {
             let d = args::deployment(&config, &deployment)?;
             let result = DeploymentResult {
@@ -73,11 +75,38 @@ pub(crate) async fn run(config: Config, output: Output, command: ChangeCommand) 
                     itsm_core::format_instant(s)
                 )));
             }
-            let app = App::open(config, output)?;
+            let ledger = match artifact_digest {
+                Some(digest) => Some(crate::commands::deploy::LedgerFacts::new(
+                    &d,
+                    &result,
+                    digest,
+                    first_commit_at.as_deref(),
+                )?),
+                None => None,
+            };
+            let app = App::open(config.clone(), output)?;
             let change = app.workflow.close(&d, &result).await?;
-            emit(output, &change, || {
-                format!("closed\n{}", change_text(&change))
-            });
+            let recorded = match ledger {
+                Some(facts) => Some(facts.record(&config, &change).await?),
+                None => None,
+            };
+            emit(
+                output,
+                &json!({ "change": change, "recorded": recorded }),
+                || {
+                    let mut text = format!("closed\n{}", change_text(&change));
+                    match &recorded {
+                        Some(r) => text.push_str(&format!(
+                            "recorded in the audit ledger as #{} (key {})",
+                            r.seq, r.key
+                        )),
+                        None => text.push_str(
+                            "not recorded in the audit ledger: pass --artifact-digest to record it",
+                        ),
+                    }
+                    text
+                },
+            );
             Ok(exit::OK)
         }
         ChangeCommand::Emergency {

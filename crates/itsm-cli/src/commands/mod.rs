@@ -1,5 +1,7 @@
 //! One module per command group.
 
+pub(crate) mod audit;
 pub(crate) mod change;
 pub(crate) mod demo;
+pub(crate) mod deploy;
 pub(crate) mod template;

@@ -33,6 +33,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use itsm_core::{Capabilities, Capability};
 
+pub mod audit;
 pub mod change;
 
 /// How one check ended (a failing check panics or returns an error instead).
