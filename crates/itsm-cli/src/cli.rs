@@ -80,7 +80,7 @@ pub(crate) enum Command {
         /// The newer deployed version.
         #[arg(long)]
         to: String,
-        /// The git repository [default: [trace] repo, or the current directory].
+        /// The git repository [default: `repo` in the trace settings, or the current directory].
         #[arg(long)]
         repo: Option<PathBuf>,
     },
