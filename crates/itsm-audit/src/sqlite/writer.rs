@@ -49,7 +49,16 @@ pub(super) fn spawn(conn: Connection, path: PathBuf, clock: Arc<dyn Clock>) -> R
     Ok(tx)
 }
 
+/// Records written after which the writer copies the log into the database (about as
+/// often as SQLite's default automatic checkpoint of 1,000 pages).
+const CHECKPOINT_AFTER_RECORDS: usize = 2_000;
+
 fn run(mut conn: Connection, path: &Path, clock: &dyn Clock, rx: &Receiver<Job>) {
+    // Checkpoints run here, after the callers have their answers, instead of inside the
+    // commit that crosses SQLite's automatic threshold (which would add the copy of the
+    // log into the database to that caller's wait).
+    let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
+    let mut since_checkpoint = 0usize;
     while let Ok(first) = rx.recv() {
         let mut count = first.records.len();
         let mut jobs = vec![first];
@@ -62,12 +71,18 @@ fn run(mut conn: Connection, path: &Path, clock: &dyn Clock, rx: &Receiver<Job>)
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        since_checkpoint += count;
         let (replies, records): (Vec<_>, Vec<_>) =
             jobs.into_iter().map(|j| (j.reply, j.records)).unzip();
         let results = commit_group(&mut conn, path, clock, records);
         for (reply, result) in replies.into_iter().zip(results) {
             // A caller that stopped waiting (cancelled) no longer needs the answer.
             let _ = reply.send(result);
+        }
+        if since_checkpoint >= CHECKPOINT_AFTER_RECORDS {
+            // PASSIVE never waits for readers; what it cannot copy now is copied next time.
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            since_checkpoint = 0;
         }
     }
 }
