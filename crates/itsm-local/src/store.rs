@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+pub(crate) use itsm_audit::sqlite::errors::sql_error;
+use itsm_audit::sqlite::errors::{config_error, is_busy, locked_error, open_error};
 use itsm_change::FreezeWindow;
 use itsm_core::{Clock, Error, ErrorKind, Result};
-use rusqlite::{
-    Connection, ErrorCode, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior, ffi,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior, ffi};
 use time::OffsetDateTime;
 
 use crate::migrations::MIGRATIONS;
@@ -364,59 +364,4 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     tx.pragma_update(None, "user_version", latest)
         .map_err(|e| open_error(path, e))?;
     tx.commit().map_err(|e| open_error(path, e))
-}
-
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-    )
-}
-
-fn locked_error(path: &Path, e: rusqlite::Error) -> Error {
-    Error::new(
-        ErrorKind::Conflict,
-        format!(
-            "database {} is locked by another process; retry",
-            path.display()
-        ),
-    )
-    .with_context("path", path.display())
-    .with_retryable(true)
-    .with_source(e)
-}
-
-fn config_error(path: &Path, why: impl fmt::Display) -> Error {
-    Error::new(
-        ErrorKind::Config,
-        format!(
-            "cannot open database {}: {why}; check --db / ITSM_DB",
-            path.display()
-        ),
-    )
-    .with_context("path", path.display())
-}
-
-/// Maps a failure while opening: a lock is a retryable conflict, anything else means the
-/// path does not name a usable database.
-fn open_error(path: &Path, e: rusqlite::Error) -> Error {
-    if is_busy(&e) {
-        locked_error(path, e)
-    } else {
-        config_error(path, &e).with_source(e)
-    }
-}
-
-/// Maps a failure of an operation on an open database.
-pub(crate) fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
-    if is_busy(&e) {
-        locked_error(path, e)
-    } else {
-        Error::new(
-            ErrorKind::Internal,
-            format!("database {} failed: {e}", path.display()),
-        )
-        .with_context("path", path.display())
-        .with_source(e)
-    }
 }

@@ -1,11 +1,13 @@
 //! Opening a SQLite ledger: connection settings, the ledger's own schema version, and
 //! mapping SQLite errors.
 
-use std::fmt;
 use std::path::Path;
 
 use itsm_core::{Error, ErrorKind, Result};
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+
+pub(super) use super::errors::sql_error;
+use super::errors::{config_error, is_busy, locked_error, open_error};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::SqliteOptions;
 
@@ -136,58 +138,4 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     tx.execute("INSERT INTO audit_schema (version) VALUES (?1)", [latest])
         .map_err(|e| open_error(path, e))?;
     tx.commit().map_err(|e| open_error(path, e))
-}
-
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-    )
-}
-
-fn locked_error(path: &Path, e: rusqlite::Error) -> Error {
-    Error::new(
-        ErrorKind::Conflict,
-        format!(
-            "database {} is locked by another process; retry",
-            path.display()
-        ),
-    )
-    .with_context("path", path.display())
-    .with_retryable(true)
-    .with_source(e)
-}
-
-fn config_error(path: &Path, why: impl fmt::Display) -> Error {
-    Error::new(
-        ErrorKind::Config,
-        format!(
-            "cannot open database {}: {why}; check --db / ITSM_DB",
-            path.display()
-        ),
-    )
-    .with_context("path", path.display())
-}
-
-fn open_error(path: &Path, e: rusqlite::Error) -> Error {
-    if is_busy(&e) {
-        locked_error(path, e)
-    } else {
-        config_error(path, &e).with_source(e)
-    }
-}
-
-/// Maps a failure of an operation on an open database: a lock held too long is a
-/// retryable conflict, anything else an internal error naming the file.
-pub(super) fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
-    if is_busy(&e) {
-        locked_error(path, e)
-    } else {
-        Error::new(
-            ErrorKind::Internal,
-            format!("audit ledger database {} failed: {e}", path.display()),
-        )
-        .with_context("path", path.display())
-        .with_source(e)
-    }
 }
