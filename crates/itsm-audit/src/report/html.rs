@@ -133,7 +133,7 @@ fn summary_cards(s: &mut String, r: &AuditReport) {
 
 const W: f64 = 640.0;
 const H: f64 = 200.0;
-const LEFT: f64 = 40.0;
+const LEFT: f64 = 56.0;
 const BOTTOM: f64 = 24.0;
 const TOP: f64 = 10.0;
 
