@@ -14,7 +14,7 @@
 //! each caller after that transaction's commit. [`Synchronous::Normal`] is faster still but
 //! a power loss (not a crash of the process) may lose the last appends.
 
-pub mod errors;
+pub mod connection;
 mod read;
 mod schema;
 mod writer;

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-pub(crate) use itsm_audit::sqlite::errors::sql_error;
-use itsm_audit::sqlite::errors::{config_error, is_busy, locked_error, open_error};
+pub(crate) use itsm_audit::sqlite::connection::sql_error;
+use itsm_audit::sqlite::connection::{config_error, is_busy, locked_error, open_error, open_wal};
 use itsm_change::FreezeWindow;
 use itsm_core::{Clock, Error, ErrorKind, Result};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior, ffi};
+use rusqlite::{Connection, OptionalExtension, Params, Row, TransactionBehavior, ffi};
 use time::OffsetDateTime;
 
 use crate::migrations::MIGRATIONS;
@@ -273,39 +273,7 @@ impl Conn<'_> {
 }
 
 fn open_connection(path: &Path, options: &OpenOptions) -> Result<Connection> {
-    if path.is_dir() {
-        return Err(config_error(
-            path,
-            "it is a directory; give the path of a database file",
-        ));
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.exists()
-    {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            config_error(
-                path,
-                format!("its directory {} cannot be created: {e}", parent.display()),
-            )
-            .with_source(e)
-        })?;
-    }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
-    conn.busy_timeout(options.busy_timeout)
-        .map_err(|e| open_error(path, e))?;
-    // The first statement that reads the file finds out whether it is a database.
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-        .map_err(|e| open_error(path, e))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(config_error(
-            path,
-            format!("it cannot use WAL journaling (journal mode stays {mode:?})"),
-        ));
-    }
+    let mut conn = open_wal(path, options.busy_timeout)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(|e| open_error(path, e))?;
     migrate(&mut conn, path)?;

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use itsm_core::{Error, ErrorKind, Result};
 
-pub(super) use super::errors::sql_error;
-use super::errors::{config_error, is_busy, locked_error, open_error};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+pub(super) use super::connection::sql_error;
+use super::connection::{config_error, is_busy, locked_error, open_error, open_wal};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::SqliteOptions;
 
@@ -44,38 +44,7 @@ CREATE INDEX audit_incident_link_deployment ON audit_incident_link (deployment_k
 /// Opens a connection with the ledger's settings (WAL, busy timeout, synchronous level)
 /// and brings the schema up to date.
 pub(super) fn open_connection(path: &Path, options: &SqliteOptions) -> Result<Connection> {
-    if path.is_dir() {
-        return Err(config_error(
-            path,
-            "it is a directory; give the path of a database file",
-        ));
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.exists()
-    {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            config_error(
-                path,
-                format!("its directory {} cannot be created: {e}", parent.display()),
-            )
-            .with_source(e)
-        })?;
-    }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
-    conn.busy_timeout(options.busy_timeout)
-        .map_err(|e| open_error(path, e))?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-        .map_err(|e| open_error(path, e))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(config_error(
-            path,
-            format!("it cannot use WAL journaling (journal mode stays {mode:?})"),
-        ));
-    }
+    let mut conn = open_wal(path, options.busy_timeout)?;
     conn.pragma_update(None, "synchronous", options.synchronous.pragma())
         .map_err(|e| open_error(path, e))?;
     // A large batch touches tens of megabytes of pages; a bigger cache keeps SQLite from

@@ -35,6 +35,7 @@ use itsm_core::{Capabilities, Capability};
 
 pub mod audit;
 pub mod change;
+mod scope;
 
 /// How one check ended (a failing check panics or returns an error instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,45 +1,29 @@
 //! Keys, services and deployments unique to one check's call, and assertions that name the
 //! check and the backend.
 
-use std::fmt::Debug;
-
 use itsm_audit::{AuditStore, DeploymentRecord, NewDeployment, Outcome};
-use itsm_core::{
-    CommitId, Environment, ErrorKind, IdempotencyKey, Person, PipelineRunId, Result, ServiceId,
-    Version,
-};
+use itsm_core::{CommitId, Environment, IdempotencyKey, Person, PipelineRunId, Version};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::conformance::unique_token;
+use crate::conformance::scope::CheckScope;
 
 /// The instant the deployments of a check are placed around.
 pub(super) const BASE: OffsetDateTime = datetime!(2026-05-01 10:00 UTC);
 
 /// Names, keys and records unique to one check's call.
-pub(super) struct Scope {
-    pub(super) check: &'static str,
-    pub(super) backend: &'static str,
-    pub(super) token: String,
+pub(super) struct Scope(CheckScope);
+
+impl std::ops::Deref for Scope {
+    type Target = CheckScope;
+    fn deref(&self) -> &CheckScope {
+        &self.0
+    }
 }
 
 impl Scope {
     pub(super) fn new(check: &'static str, store: &dyn AuditStore) -> Scope {
-        Scope {
-            check,
-            backend: store.capabilities().backend(),
-            token: unique_token(),
-        }
-    }
-
-    pub(super) fn key(&self, what: &str) -> IdempotencyKey {
-        IdempotencyKey::new(format!("conformance/{}/{}/{what}", self.token, self.check))
-            .expect("a valid idempotency key")
-    }
-
-    pub(super) fn service(&self) -> ServiceId {
-        ServiceId::new(format!("conformance-{}-{}", self.token, self.check))
-            .expect("a valid service id")
+        Scope(CheckScope::new(check, store.capabilities().backend()))
     }
 
     /// A valid deployment of this scope's service to `environment`, finishing `hours`
@@ -89,36 +73,6 @@ impl Scope {
                 "record {} should carry the hash of its content ({hash}), carries {}",
                 record.seq, record.hash
             ),
-        );
-    }
-
-    /// Panics unless `result` is an error of `kind`.
-    #[track_caller]
-    pub(super) fn expect_err<T: Debug>(&self, result: Result<T>, kind: ErrorKind, what: &str) {
-        match result {
-            Err(e) if e.kind() == kind => {}
-            Err(e) => panic!(
-                "conformance check {} on the {} backend: {what} should fail with {kind:?}, \
-                 but failed with {:?}: {e}",
-                self.check,
-                self.backend,
-                e.kind()
-            ),
-            Ok(v) => panic!(
-                "conformance check {} on the {} backend: {what} should fail with {kind:?}, \
-                 but succeeded with {v:?}",
-                self.check, self.backend
-            ),
-        }
-    }
-
-    /// Panics with the check and backend unless `condition` holds.
-    #[track_caller]
-    pub(super) fn expect(&self, condition: bool, what: impl std::fmt::Display) {
-        assert!(
-            condition,
-            "conformance check {} on the {} backend: {what}",
-            self.check, self.backend
         );
     }
 }

@@ -1,40 +1,27 @@
 //! Names, keys and requests unique to one check's call, and assertions that name the check
 //! and the backend.
 
-use std::fmt::Debug;
-
 use itsm_change::{
     ApprovalDecision, ApprovalState, ChangeId, ChangeKind, ChangeRequest, ChangeState,
     ChangeSystem, CloseCode, Closure, NewChange, NewTemplate,
 };
-use itsm_core::{Environment, ErrorKind, IdempotencyKey, Person, Result, ServiceId, Version};
+use itsm_core::{Environment, Person, Version};
 
-use crate::conformance::unique_token;
+use crate::conformance::scope::CheckScope;
 
 /// Names, keys and records unique to one check's call.
-pub(super) struct Scope {
-    pub(super) check: &'static str,
-    pub(super) backend: &'static str,
-    pub(super) token: String,
+pub(super) struct Scope(CheckScope);
+
+impl std::ops::Deref for Scope {
+    type Target = CheckScope;
+    fn deref(&self) -> &CheckScope {
+        &self.0
+    }
 }
 
 impl Scope {
     pub(super) fn new(check: &'static str, system: &dyn ChangeSystem) -> Scope {
-        Scope {
-            check,
-            backend: system.capabilities().backend(),
-            token: unique_token(),
-        }
-    }
-
-    pub(super) fn key(&self, what: &str) -> IdempotencyKey {
-        IdempotencyKey::new(format!("conformance/{}/{}/{what}", self.token, self.check))
-            .expect("a valid idempotency key")
-    }
-
-    pub(super) fn service(&self) -> ServiceId {
-        ServiceId::new(format!("conformance-{}-{}", self.token, self.check))
-            .expect("a valid service id")
+        Scope(CheckScope::new(check, system.capabilities().backend()))
     }
 
     pub(super) fn missing_change(&self) -> ChangeId {
@@ -86,36 +73,6 @@ impl Scope {
             approved_by: Some(Person::named("itsm-testkit change manager")),
             expires_at: None,
         }
-    }
-
-    /// Panics unless `result` is an error of `kind`.
-    #[track_caller]
-    pub(super) fn expect_err<T: Debug>(&self, result: Result<T>, kind: ErrorKind, what: &str) {
-        match result {
-            Err(e) if e.kind() == kind => {}
-            Err(e) => panic!(
-                "conformance check {} on the {} backend: {what} should fail with {kind:?}, \
-                 but failed with {:?}: {e}",
-                self.check,
-                self.backend,
-                e.kind()
-            ),
-            Ok(v) => panic!(
-                "conformance check {} on the {} backend: {what} should fail with {kind:?}, \
-                 but succeeded with {v:?}",
-                self.check, self.backend
-            ),
-        }
-    }
-
-    /// Panics with the check and backend unless `condition` holds.
-    #[track_caller]
-    pub(super) fn expect(&self, condition: bool, what: impl std::fmt::Display) {
-        assert!(
-            condition,
-            "conformance check {} on the {} backend: {what}",
-            self.check, self.backend
-        );
     }
 
     pub(super) fn expect_state(
