@@ -17,20 +17,28 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `mock` | `MockIncidentSystem` and `MockPager`, `mockall` mocks of the ports |
+//! | `mock` | `MockIncidentSystem`, `MockPager` and `MockTeamDirectory`, `mockall` mocks of the ports |
 
+pub mod alert;
+pub mod inbound;
 pub mod model;
 pub mod system;
+pub mod team;
+
+pub use alert::{Alert, AlertSource, AlertStatus};
 
 pub use model::*;
 pub use system::{IncidentSystem, Pager, capability};
 #[cfg(feature = "mock")]
 pub use system::{MockIncidentSystem, MockPager};
+#[cfg(feature = "mock")]
+pub use team::MockTeamDirectory;
+pub use team::{Team, TeamDirectory, TeamKind};
 
 #[cfg(test)]
 mod object_safety {
     use super::*;
-    static_assertions::assert_obj_safe!(IncidentSystem, Pager);
+    static_assertions::assert_obj_safe!(IncidentSystem, Pager, TeamDirectory);
     static_assertions::assert_impl_all!(std::sync::Arc<dyn IncidentSystem>: Send, Sync, std::fmt::Debug);
     static_assertions::assert_impl_all!(std::sync::Arc<dyn Pager>: Send, Sync, std::fmt::Debug);
 }

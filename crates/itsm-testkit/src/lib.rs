@@ -3,7 +3,7 @@
 //! Test support for code built on itsm-rs:
 //!
 //! - `mockall` mocks of every port trait, re-exported here so a test needs one dependency:
-//!   [`MockChangeSystem`], [`MockIncidentSystem`], [`MockPager`], [`MockAuditStore`],
+//!   [`MockChangeSystem`], [`MockIncidentSystem`], [`MockPager`], [`MockTeamDirectory`], [`MockAuditStore`],
 //!   [`MockSpecialistCatalog`] and [`MockNotifier`];
 //! - [`conformance`] suites every implementation of a port runs (so far
 //!   [`conformance::change`] for `ChangeSystem`; see the module for how to run one from a
@@ -29,5 +29,5 @@ pub mod conformance;
 pub use itsm_audit::MockAuditStore;
 pub use itsm_change::MockChangeSystem;
 pub use itsm_core::MockNotifier;
-pub use itsm_incident::{MockIncidentSystem, MockPager};
+pub use itsm_incident::{MockIncidentSystem, MockPager, MockTeamDirectory};
 pub use itsm_specialist::MockSpecialistCatalog;
