@@ -22,12 +22,14 @@
 pub mod alert;
 pub mod inbound;
 pub mod model;
+pub mod profile;
 pub mod system;
 pub mod team;
 
 pub use alert::{Alert, AlertSource, AlertStatus};
 
 pub use model::*;
+pub use profile::{AlertPlan, AlertingProfile};
 pub use system::{IncidentSystem, Pager, capability};
 #[cfg(feature = "mock")]
 pub use system::{MockIncidentSystem, MockPager};
