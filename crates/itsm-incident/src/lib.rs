@@ -25,6 +25,7 @@ pub mod model;
 pub mod profile;
 pub mod system;
 pub mod team;
+pub mod workflow;
 
 pub use alert::{Alert, AlertSource, AlertStatus};
 
@@ -36,6 +37,7 @@ pub use system::{MockIncidentSystem, MockPager};
 #[cfg(feature = "mock")]
 pub use team::MockTeamDirectory;
 pub use team::{Team, TeamDirectory, TeamKind};
+pub use workflow::{AlertOutcome, IncidentWorkflow, WorkflowSettings};
 
 #[cfg(test)]
 mod object_safety {
