@@ -23,6 +23,7 @@ pub mod alert;
 pub mod inbound;
 pub mod model;
 pub mod profile;
+pub mod sync;
 pub mod system;
 pub mod team;
 pub mod workflow;
@@ -31,6 +32,10 @@ pub use alert::{Alert, AlertSource, AlertStatus};
 
 pub use model::*;
 pub use profile::{AlertPlan, AlertingProfile};
+pub use sync::{
+    MemorySyncStore, Side, SyncChange, SyncEngine, SyncEvent, SyncOutcome, SyncSettings,
+    SyncStateStore,
+};
 pub use system::{IncidentSystem, Pager, capability};
 #[cfg(feature = "mock")]
 pub use system::{MockIncidentSystem, MockPager};
@@ -42,7 +47,8 @@ pub use workflow::{AlertOutcome, IncidentWorkflow, WorkflowSettings};
 #[cfg(test)]
 mod object_safety {
     use super::*;
-    static_assertions::assert_obj_safe!(IncidentSystem, Pager, TeamDirectory);
+    static_assertions::assert_obj_safe!(IncidentSystem, Pager, TeamDirectory, SyncStateStore);
     static_assertions::assert_impl_all!(std::sync::Arc<dyn IncidentSystem>: Send, Sync, std::fmt::Debug);
     static_assertions::assert_impl_all!(std::sync::Arc<dyn Pager>: Send, Sync, std::fmt::Debug);
+    static_assertions::assert_impl_all!(std::sync::Arc<dyn SyncStateStore>: Send, Sync, std::fmt::Debug);
 }
