@@ -45,7 +45,10 @@ fn a_wrong_value_names_the_field_and_what_is_allowed() {
         .replace("critical = \"P1\"", "critical = \"P9\"");
     let err = AlertingProfile::from_toml(&text).unwrap_err().to_string();
     assert!(err.contains("critical = \"P9\""), "shows the line: {err}");
-    assert!(err.contains("P1") && err.contains("P5"), "lists what is allowed: {err}");
+    assert!(
+        err.contains("P1") && err.contains("P5"),
+        "lists what is allowed: {err}"
+    );
 }
 
 #[test]
@@ -76,8 +79,14 @@ fn tuning_bumps_the_version_and_the_diff_shows_what_changed() {
         ]
     );
     let shown = diff.to_string();
-    assert!(shown.starts_with("--- default v1\n+++ default v2\n"), "{shown}");
-    assert!(shown.contains("\n-warning = \"P3\"\n+warning = \"P4\"\n"), "{shown}");
+    assert!(
+        shown.starts_with("--- default v1\n+++ default v2\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\n-warning = \"P3\"\n+warning = \"P4\"\n"),
+        "{shown}"
+    );
     assert!(v1.diff(&v1).is_empty());
 }
 
@@ -135,7 +144,8 @@ fn the_first_matching_route_names_the_team() {
 fn links_are_rendered_with_encoded_values_and_deduplicated() {
     let profile = AlertingProfile::default_profile()
         .tuned(|p| {
-            p.links[0].url = "https://grafana.example.invalid/d/x?region={label.region}&t={tenant}".into();
+            p.links[0].url =
+                "https://grafana.example.invalid/d/x?region={label.region}&t={tenant}".into();
         })
         .unwrap();
     let mut a = alert("k", Severity::Critical);
