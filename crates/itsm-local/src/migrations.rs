@@ -216,4 +216,25 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn migration_2_keeps_recorded_notifications_pending() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute(
+            "INSERT INTO notification (key, topic, created_at, body) \
+             VALUES ('k', 'other', '2026-05-01T10:00:00Z', '{}')",
+            [],
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        let (attempts, error, sent): (i64, Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT attempts, last_error, sent_at FROM notification WHERE key = 'k'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((attempts, error, sent), (0, None, None));
+    }
 }
