@@ -282,7 +282,7 @@ async fn unacknowledged_pages_escalate_to_the_incident_manager_once() {
         .escalate_unacknowledged(Duration::minutes(15))
         .await
         .unwrap();
-    assert_eq!(escalated, [slow.clone()]);
+    assert_eq!(escalated, std::slice::from_ref(&slow));
     let again = store
         .escalate_unacknowledged(Duration::minutes(15))
         .await
