@@ -43,10 +43,21 @@
 //! # }
 //! ```
 //!
-//! Implemented so far: [`ChangeSystem`](itsm_change::ChangeSystem) (its rules are on the
-//! `impl` in [`LocalStore`]'s docs) and [`Notifier`](itsm_core::Notifier) (an outbox read
-//! with [`LocalStore::notifications`]). The incident, paging, audit and specialist ports
-//! land with their domains' issues, as further schema migrations.
+//! Implemented so far (each trait's rules are on its `impl` in [`LocalStore`]'s docs):
+//!
+//! - [`ChangeSystem`](itsm_change::ChangeSystem);
+//! - [`IncidentSystem`](itsm_incident::IncidentSystem) (incidents `INC0000001`, …);
+//! - [`Pager`](itsm_incident::Pager): a local paging platform that routes pages to teams,
+//!   pages their on-call person from a [`Schedule`], and escalates unacknowledged pages to
+//!   the incident manager ([`LocalStore::escalate_unacknowledged`]);
+//! - [`TeamDirectory`](itsm_incident::TeamDirectory), fed by [`LocalStore::upsert_team`],
+//!   [`LocalStore::set_schedule`] and [`LocalStore::set_incident_manager`];
+//! - tenants' alerting profiles, versioned ([`LocalStore::onboard_tenant`], [`TenantRecord`]);
+//! - [`Notifier`](itsm_core::Notifier): an outbox read with [`LocalStore::notifications`]
+//!   and [`LocalStore::outbox`], drained to a chat webhook by [`ChatRelay`].
+//!
+//! The audit and specialist ports land with their domains' issues, as further schema
+//! migrations.
 //!
 //! ## The database
 //!
@@ -67,14 +78,28 @@
 
 mod change;
 mod change_table;
+mod chat;
+mod incident;
+mod incident_table;
 mod lifecycle;
 mod migrations;
 mod notify;
+mod oncall;
+mod outbox;
+mod page_table;
+mod pager;
 mod records;
+mod routing;
 mod store;
+mod teams;
 mod template;
+mod tenant;
 
+pub use chat::{ChatRelay, RelayReport};
+pub use oncall::{Coverage, Schedule, Shift, WORKDAY_END, WORKDAY_START};
+pub use outbox::OutboxEntry;
 pub use store::{DEFAULT_BUSY_TIMEOUT, LocalStore, OpenOptions};
+pub use tenant::TenantRecord;
 
 /// The system name this backend puts in `itsm_core::ExternalRef::system`.
 pub const SYSTEM: &str = "local";

@@ -71,6 +71,109 @@ CREATE TABLE notification (
     body       TEXT NOT NULL
 );
 "#,
+    // 2: incidents, pages, teams and on-call schedules, tenants' alerting profiles, and
+    //    delivery bookkeeping for the notification outbox (the chat relay).
+    r#"
+CREATE TABLE IF NOT EXISTS incident (
+    seq        INTEGER PRIMARY KEY,
+    id         TEXT NOT NULL UNIQUE,
+    key        TEXT NOT NULL UNIQUE,
+    service    TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    major      INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    resolution TEXT,
+    body       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_service ON incident (service);
+CREATE INDEX IF NOT EXISTS incident_state ON incident (state);
+
+CREATE TABLE IF NOT EXISTS incident_note (
+    seq         INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL REFERENCES incident (id) ON DELETE CASCADE,
+    key         TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    UNIQUE (incident_id, key)
+);
+
+CREATE TABLE IF NOT EXISTS team (
+    id         TEXT PRIMARY KEY,
+    updated_at TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS team_service (
+    service TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES team (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS team_schedule (
+    team_id    TEXT PRIMARY KEY REFERENCES team (id) ON DELETE CASCADE,
+    updated_at TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS setting (
+    name       TEXT PRIMARY KEY,
+    updated_at TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS page (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    key             TEXT NOT NULL UNIQUE,
+    status          TEXT NOT NULL,
+    team_id         TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    escalated_at    TEXT,
+    responders      TEXT NOT NULL DEFAULT '[]',
+    body            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS page_status ON page (status);
+
+CREATE TABLE IF NOT EXISTS page_note (
+    seq        INTEGER PRIMARY KEY,
+    page_id    TEXT NOT NULL REFERENCES page (id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    UNIQUE (page_id, key)
+);
+
+CREATE TABLE IF NOT EXISTS page_responder_request (
+    seq        INTEGER PRIMARY KEY,
+    page_id    TEXT NOT NULL REFERENCES page (id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    UNIQUE (page_id, key)
+);
+
+CREATE TABLE IF NOT EXISTS change_event (
+    seq        INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL UNIQUE,
+    service    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS tenant_profile (
+    seq          INTEGER PRIMARY KEY,
+    tenant       TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    profile_name TEXT NOT NULL,
+    toml         TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    UNIQUE (tenant, version)
+);
+
+ALTER TABLE notification ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notification ADD COLUMN last_error TEXT;
+"#,
 ];
 
 #[cfg(test)]
@@ -95,11 +198,43 @@ mod tests {
             tables,
             [
                 "change_approval",
+                "change_event",
                 "change_note",
                 "change_request",
                 "change_template",
-                "notification"
+                "incident",
+                "incident_note",
+                "notification",
+                "page",
+                "page_note",
+                "page_responder_request",
+                "setting",
+                "team",
+                "team_schedule",
+                "team_service",
+                "tenant_profile",
             ]
         );
+    }
+
+    #[test]
+    fn migration_2_keeps_recorded_notifications_pending() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute(
+            "INSERT INTO notification (key, topic, created_at, body) \
+             VALUES ('k', 'other', '2026-05-01T10:00:00Z', '{}')",
+            [],
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        let (attempts, error, sent): (i64, Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT attempts, last_error, sent_at FROM notification WHERE key = 'k'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((attempts, error, sent), (0, None, None));
     }
 }

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use itsm_core::{Notification, Notifier, Result};
 
-use crate::records::{decode, encode, timestamp, variant_text};
+use crate::outbox::{self, OutboxEntry};
+use crate::records::decode;
 use crate::store::LocalStore;
 
 /// Records each notification in the `notification` table (an outbox that a chat or email
@@ -12,21 +13,8 @@ use crate::store::LocalStore;
 impl Notifier for LocalStore {
     async fn notify(&self, notification: &Notification) -> Result<()> {
         let (notification, now) = (notification.clone(), self.now());
-        self.write(move |conn| {
-            let key = notification.key.as_str();
-            conn.execute(
-                "INSERT INTO notification (key, topic, created_at, body) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (key) DO NOTHING",
-                rusqlite::params![
-                    key,
-                    variant_text(&notification.topic),
-                    timestamp(now)?,
-                    encode("notification", key, &notification)?,
-                ],
-            )?;
-            Ok(())
-        })
-        .await
+        self.write(move |conn| outbox::record(conn, &notification, now))
+            .await
     }
 }
 
@@ -40,6 +28,18 @@ impl LocalStore {
             rows.iter()
                 .map(|(key, body)| decode(conn.path(), "notification", key, body))
                 .collect()
+        })
+        .await
+    }
+
+    /// Every notification in the outbox with its delivery state (attempts, last error,
+    /// delivery time), oldest first.
+    pub async fn outbox(&self) -> Result<Vec<OutboxEntry>> {
+        self.read(|conn| {
+            Ok(outbox::entries(conn, false)?
+                .into_iter()
+                .map(|(_, entry)| entry)
+                .collect())
         })
         .await
     }

@@ -5,9 +5,9 @@
 //! - `mockall` mocks of every port trait, re-exported here so a test needs one dependency:
 //!   [`MockChangeSystem`], [`MockIncidentSystem`], [`MockPager`], [`MockTeamDirectory`], [`MockAuditStore`],
 //!   [`MockSpecialistCatalog`] and [`MockNotifier`];
-//! - [`conformance`] suites every implementation of a port runs (so far
-//!   [`conformance::change`] for `ChangeSystem`; see the module for how to run one from a
-//!   test);
+//! - [`conformance`] suites every implementation of a port runs ([`conformance::change`]
+//!   for `ChangeSystem`, [`conformance::incident`] for `IncidentSystem`,
+//!   [`conformance::pager`] for `Pager`; see the module for how to run one from a test);
 //! - (with the adapter issues) stateful simulators of the three vendor APIs.
 //!
 //! ```

@@ -26,7 +26,9 @@
 //!
 //! or one check at a time (`conformance::change::normal_lifecycle(system).await?`).
 //!
-//! Suites: [`change`] for [`ChangeSystem`](itsm_change::ChangeSystem).
+//! Suites: [`change`] for [`ChangeSystem`](itsm_change::ChangeSystem), [`incident`] for
+//! [`IncidentSystem`](itsm_incident::IncidentSystem) and [`pager`] for
+//! [`Pager`](itsm_incident::Pager).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -35,6 +37,8 @@ use itsm_core::{Capabilities, Capability};
 
 pub mod audit;
 pub mod change;
+pub mod incident;
+pub mod pager;
 mod scope;
 
 /// How one check ended (a failing check panics or returns an error instead).
