@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::options::{ClientOptions, HttpClientBuilder};
 use crate::rate_limit::RateLimiter;
-use crate::redact::redact_url;
+use crate::redact::{REDACTED, redact_url};
 use crate::request::{Request, Response};
 use crate::retry::server_wait;
 use crate::status::{error_for_status, error_for_transport, never_sent};
@@ -157,13 +157,30 @@ impl HttpClient {
         self.send(req).await?.json()
     }
 
+    /// `url` as it may appear in error text: [redacted](redact_url), and without its path
+    /// when paths are secret.
+    fn shown_url(&self, url: &Url) -> String {
+        if self.inner.options.secret_paths {
+            let mut origin = url.clone();
+            origin.set_path("/");
+            origin.set_query(None);
+            format!("{}{REDACTED}", redact_url(&origin))
+        } else {
+            redact_url(url)
+        }
+    }
+
     async fn execute(&self, req: &Request, map_status: bool) -> Result<Response> {
         let url = self.url_for(req)?;
         let span = tracing::info_span!(
             "itsm_http.send",
             method = req.method.as_str(),
             host = url.host_str().unwrap_or_default(),
-            path = url.path(),
+            path = if self.inner.options.secret_paths {
+                REDACTED
+            } else {
+                url.path()
+            },
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
         );
@@ -258,7 +275,7 @@ impl HttpClient {
     ) -> Result<Response> {
         let method = req.method.as_str();
         let idempotent = req.is_idempotent();
-        let redacted_url = &redact_url(url);
+        let redacted_url = &self.shown_url(url);
         let err = match outcome {
             Attempt::Answer(mut resp) => {
                 resp.attempts = attempts;

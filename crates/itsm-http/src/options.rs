@@ -51,6 +51,10 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// A client-side limit per rate-limit key, if any.
     pub rate_limit: Option<RateLimit>,
+    /// Whether URL paths carry a credential (chat webhooks such as
+    /// `https://hooks.slack.com/services/T000/B000/XXXX`): then no path appears in traces or
+    /// error text, only the scheme and host.
+    pub secret_paths: bool,
 }
 
 impl ClientOptions {
@@ -63,6 +67,7 @@ impl ClientOptions {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             retry: RetryPolicy::default(),
             rate_limit: None,
+            secret_paths: false,
         }
     }
 
@@ -107,6 +112,7 @@ impl fmt::Debug for ClientOptions {
             .field("user_agent", &self.user_agent)
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
+            .field("secret_paths", &self.secret_paths)
             .finish()
     }
 }
@@ -151,6 +157,13 @@ impl HttpClientBuilder {
     /// Limits requests per rate-limit key on the client side.
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.options.rate_limit = Some(limit);
+        self
+    }
+
+    /// Treats every URL path as a secret (a chat webhook whose path is its token): traces
+    /// and error text then show only the scheme and host.
+    pub fn secret_paths(mut self) -> Self {
+        self.options.secret_paths = true;
         self
     }
 

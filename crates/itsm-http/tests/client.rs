@@ -664,3 +664,29 @@ async fn traces_name_method_path_attempts_and_status_but_no_secret() {
     assert!(!text.contains(SECRET), "{text}");
     assert!(!text.to_ascii_lowercase().contains("bearer"), "{text}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn secret_paths_stay_out_of_traces_and_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let client = builder(&server)
+        .secret_paths()
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let captured = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let _guard = tracing::subscriber::set_default(Capture(captured.clone()));
+
+    let hook = format!("services/T000/B000/{SECRET}");
+    let err = client.send(Request::post(&hook)).await.unwrap_err();
+
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let shown = format!("{err} {err:?} {}", captured.lock().unwrap());
+    assert!(shown.contains("span itsm_http.send"), "{shown}");
+    assert!(shown.contains("[REDACTED]"), "{shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(!shown.contains("T000"), "{shown}");
+}

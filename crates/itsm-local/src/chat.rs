@@ -85,6 +85,7 @@ impl ChatRelay {
             None => url.path().to_owned(),
         };
         let client = HttpClient::builder(origin)
+            .secret_paths()
             .retry(retry)
             .build()
             .map_err(|e| invalid(&format!("cannot be used ({})", e.kind().description())))?;
