@@ -46,6 +46,10 @@ async fn a_firing_alert_opens_one_incident_and_one_page_linked_both_ways() {
         Some("checkout-team"),
         "owner from the directory"
     );
+    assert_eq!(
+        page.sent.routing, None,
+        "no profile route: the pager routes by service"
+    );
     // incident -> page
     assert_eq!(incident.links_to.len(), 1);
     assert_eq!(incident.links_to[0].system, "pd");
@@ -350,4 +354,33 @@ async fn a_page_reassignment_the_platform_cannot_do_is_skipped_not_an_error() {
         w.ticketing.only().assignment.kind,
         ServiceKind::Foundational
     );
+}
+
+#[tokio::test]
+async fn a_profile_route_sends_the_ticket_and_the_page_to_that_team() {
+    let w = World::new();
+    let routed = profile()
+        .tuned(|p| {
+            p.routes.push(itsm_incident::profile::RouteRule {
+                service: Some(ServiceId::new("checkout").unwrap()),
+                alertname: None,
+                labels: Default::default(),
+                team: TeamId::new("payments-sre").unwrap(),
+            })
+        })
+        .unwrap();
+    w.workflow
+        .handle_alert(&alert("am/route", Severity::Critical), &routed)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.ticketing
+            .only()
+            .assignment
+            .team
+            .as_ref()
+            .map(TeamId::as_str),
+        Some("payments-sre")
+    );
+    assert_eq!(w.pager.only().sent.routing.as_deref(), Some("payments-sre"));
 }

@@ -319,7 +319,9 @@ impl IncidentWorkflow {
             severity: plan.severity,
             source: format!("{}/{}", alert.source, alert.name),
             service: alert.service.clone(),
-            routing: None,
+            // A team the profile routes to; without one the pager's own routing for the
+            // service applies (the local pager reads a team id, adapters map it).
+            routing: plan.team.as_ref().map(ToString::to_string),
             links: plan.links.clone(),
             details,
         }
