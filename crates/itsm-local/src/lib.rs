@@ -91,6 +91,7 @@ mod pager;
 mod records;
 mod routing;
 mod store;
+mod sync_state;
 mod teams;
 mod template;
 mod tenant;

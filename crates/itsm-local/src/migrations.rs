@@ -174,6 +174,8 @@ CREATE TABLE IF NOT EXISTS tenant_profile (
 ALTER TABLE notification ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE notification ADD COLUMN last_error TEXT;
 "#,
+    // 3: the incident sync engine's state (seen deliveries, field marks, own writes).
+    crate::sync_state::MIGRATION,
 ];
 
 #[cfg(test)]
@@ -209,6 +211,9 @@ mod tests {
                 "page_note",
                 "page_responder_request",
                 "setting",
+                "sync_mark",
+                "sync_seen",
+                "sync_write",
                 "team",
                 "team_schedule",
                 "team_service",
