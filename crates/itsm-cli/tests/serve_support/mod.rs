@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -219,4 +221,35 @@ pub(crate) fn metric(text: &str, name: &str) -> f64 {
         .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("metric {name} missing in:\n{text}"))
+}
+
+/// Starts `itsm serve` on a free port; returns the child and its address.
+pub(crate) fn spawn_serve(dir: &Path) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_itsm"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ITSM_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("ITSM_DB", dir.join("itsm.db"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start itsm serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    // "listening on 127.0.0.1:PORT (alert queue ...)"
+    let addr = line
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    (child, addr)
 }
