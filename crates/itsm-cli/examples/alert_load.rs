@@ -84,12 +84,7 @@ struct Tally {
     errors: u64,
 }
 
-async fn connection(
-    o: Arc<Options>,
-    conn: usize,
-    run: u64,
-    stop: Arc<AtomicBool>,
-) -> Tally {
+async fn connection(o: Arc<Options>, conn: usize, run: u64, stop: Arc<AtomicBool>) -> Tally {
     let mut tally = Tally::default();
     let mut seq = 0u64;
     let mut buf = vec![0u8; 16 * 1024];
@@ -256,7 +251,11 @@ fn main() {
         }) {
             Ok(rows) => println!(
                 "queue rows of this run: {rows} (acknowledged {acked}): {}",
-                if rows as u64 >= acked { "all stored" } else { "MISSING ROWS" }
+                if rows as u64 >= acked {
+                    "all stored"
+                } else {
+                    "MISSING ROWS"
+                }
             ),
             Err(e) => println!("cannot count queue rows: {e}"),
         }

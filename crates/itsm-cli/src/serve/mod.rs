@@ -152,6 +152,9 @@ impl ServerBuilder {
     }
 }
 
+/// Where the worker receives rows after their commit.
+type Committed = mpsc::UnboundedReceiver<Vec<Queued>>;
+
 /// A server with its address bound and its queue open; [`BoundServer::run`] serves.
 #[derive(Debug)]
 pub struct BoundServer {
@@ -159,10 +162,7 @@ pub struct BoundServer {
     local_addr: SocketAddr,
     path: PathBuf,
     config: ServeConfig,
-    processor: Option<(
-        Arc<dyn AlertProcessor>,
-        mpsc::UnboundedReceiver<Vec<Queued>>,
-    )>,
+    processor: Option<(Arc<dyn AlertProcessor>, Committed)>,
     clock: Arc<dyn Clock>,
     parse: Arc<ParseOptions>,
     metrics: Arc<Metrics>,
