@@ -379,7 +379,11 @@ async fn a_resolved_never_overtakes_its_firing_waiting_for_a_retry() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path().join("q.db"));
     fast_retry(&mut config);
-    let unavailable = || Error::new(ErrorKind::Unavailable, "pager down");
+    // Long enough that the other key, posted right after, is processed meanwhile.
+    let unavailable = || {
+        Error::new(ErrorKind::Unavailable, "pager down")
+            .with_retry_after(Duration::from_millis(400))
+    };
     // The firing fails twice (and its resolved is the same name: the script is per name,
     // so only the first two calls fail, both of them the firing).
     let processor = TestProcessor::failing(vec![("Disk", vec![unavailable(), unavailable()])]);

@@ -1,7 +1,7 @@
 //! The persisted alert queue: one SQLite row per accepted alert (its JSON), with its state
 //! (`pending`, `done`, `failed`), attempts, next attempt time and last error.
 //!
-//! Rows are written only by the group-commit writer ([`super::writer`]); this module holds
+//! Rows are written only by the group-commit writer thread; this module holds
 //! the schema and the reads: the pending rows the worker resumes after a restart, and the
 //! listing behind dead letters.
 
