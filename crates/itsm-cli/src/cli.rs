@@ -14,7 +14,8 @@ Exit codes:
 
 Environment: ITSM_CONFIG (config file), ITSM_DB (database file), ITSM_OUTPUT (text|json),
 ITSM_BACKEND, ITSM_POLICY_MAX_FAILED_DEPLOYMENTS, ITSM_POLICY_LOOKBACK_DAYS,
-ITSM_CHANGE_WINDOW_HOURS.";
+ITSM_CHANGE_WINDOW_HOURS, ITSM_SERVE_TOKEN (bearer token `itsm serve` requires),
+ITSM_SERVE_LISTEN.";
 
 /// Connects deployment pipelines and alerting to change, incident, audit and specialist
 /// processes.
@@ -106,6 +107,23 @@ pub(crate) enum Command {
     /// Run the whole change path on a fresh embedded store in a temporary directory.
     #[command(after_help = EXIT_CODES)]
     Demo,
+    /// The alert bridge: receive Alertmanager and generic alerts over HTTP, queue them
+    /// durably, process them in the background (stops on SIGTERM / Ctrl-C).
+    #[command(after_help = EXIT_CODES)]
+    Serve(ServeArgs),
+}
+
+/// `itsm serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on [default: `[serve] listen`, or 127.0.0.1:9095]; port 0 picks a
+    /// free port (the address is printed).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    /// The alert queue's SQLite file [default: `[serve] queue_db`, or alert-queue.db next to
+    /// the database].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) queue_db: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

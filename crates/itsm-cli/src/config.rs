@@ -26,6 +26,9 @@ pub(crate) struct Config {
     pub(crate) audit: AuditConfig,
     #[serde(default)]
     pub(crate) trace: TraceConfig,
+    /// `[serve]`: the alert bridge (`itsm serve`).
+    #[serde(default)]
+    pub(crate) serve: itsm_cli::serve::ServeConfig,
 }
 
 /// `[audit]`: where the deployment ledger lives.
@@ -208,6 +211,17 @@ impl Config {
         if let Some(n) = number("ITSM_CHANGE_WINDOW_HOURS")? {
             self.change.window_hours = n;
         }
+        if let Some(token) = var("ITSM_SERVE_TOKEN").filter(|t| !t.is_empty()) {
+            self.serve.token = Some(token.into());
+        }
+        if let Some(listen) = var("ITSM_SERVE_LISTEN") {
+            self.serve.listen = listen.trim().parse().map_err(|_| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("ITSM_SERVE_LISTEN={listen:?} is not an address; set it to e.g. 127.0.0.1:9095"),
+                )
+            })?;
+        }
         if let Some(url) = var("ITSM_AUDIT_URL") {
             self.audit.url = Some(url);
             self.audit.store = AuditStoreKind::Postgres;
@@ -263,6 +277,15 @@ impl Config {
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
             .unwrap_or_else(|| PathBuf::from("."));
         base.join("itsm").join("itsm.db")
+    }
+
+    /// The alert queue's file: `[serve] queue_db`, or `alert-queue.db` next to the local
+    /// store's database.
+    pub(crate) fn queue_db_path(&self) -> PathBuf {
+        self.serve
+            .queue_db
+            .clone()
+            .unwrap_or_else(|| self.db_path().with_file_name("alert-queue.db"))
     }
 
     /// Checks that an environment is one the configuration knows.
@@ -352,6 +375,31 @@ mod tests {
                 .message()
                 .contains("servicenow")
         );
+    }
+
+    #[test]
+    fn serve_section_and_its_overrides() {
+        let mut config = Config::parse(
+            "[backend]\ndb = \"/data/itsm.db\"\n[serve]\nlisten = \"127.0.0.1:9200\"\nmax_body_bytes = 2048\n",
+        )
+        .unwrap();
+        assert_eq!(config.serve.listen.port(), 9200);
+        assert_eq!(config.serve.max_body_bytes, 2048);
+        assert_eq!(
+            config.queue_db_path(),
+            PathBuf::from("/data/alert-queue.db")
+        );
+        config
+            .apply_env(|n| (n == "ITSM_SERVE_TOKEN").then(|| "tok-from-env".into()))
+            .unwrap();
+        assert!(config.serve.token.is_some());
+        assert!(!format!("{config:?}").contains("tok-from-env"));
+        let err = config
+            .apply_env(|n| (n == "ITSM_SERVE_LISTEN").then(|| "nowhere".into()))
+            .unwrap_err();
+        assert!(err.message().contains("ITSM_SERVE_LISTEN"), "{err}");
+        let err = Config::parse("[serve]\nlisten_on = \"x\"\n").unwrap_err();
+        assert!(err.message().contains("listen_on"), "{err}");
     }
 
     #[test]

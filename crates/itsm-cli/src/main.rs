@@ -37,7 +37,15 @@ fn main() -> ExitCode {
         return exit::code(exit::OK);
     };
     let output = cli.global.output;
-    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+    // The alert bridge serves many connections at once: all cores; every other command
+    // runs on the current thread.
+    let runtime = match &command {
+        Command::Serve(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread().build(),
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("itsm: error: cannot start the async runtime: {e}");
@@ -72,6 +80,7 @@ fn main() -> ExitCode {
                 explain,
             } => commands::audit::dora(config, output, service, since, until, explain).await,
             Command::Audit(a) => commands::audit::run(config, output, a).await,
+            Command::Serve(s) => commands::serve::run(config, output, s).await,
         }
     });
     match result {

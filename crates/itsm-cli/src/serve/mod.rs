@@ -1,0 +1,231 @@
+//! `itsm serve`: the alert bridge. It receives alerts over HTTP (Alertmanager's webhook on
+//! `POST /v1/alerts/alertmanager`, the generic JSON alert on `POST /v1/alerts`; see
+//! `docs/alerts.md`), answers 202 once they are durably queued in SQLite, and then hands
+//! them to an [`AlertProcessor`] in the background.
+//!
+//! ```no_run
+//! # async fn demo(processor: std::sync::Arc<dyn itsm_cli::serve::AlertProcessor>) -> itsm_core::Result<()> {
+//! use itsm_cli::serve::{Server, ServeConfig};
+//!
+//! let config = ServeConfig {
+//!     listen: "127.0.0.1:0".parse().unwrap(),
+//!     queue_db: Some("/tmp/alert-queue.db".into()),
+//!     ..ServeConfig::default()
+//! };
+//! let server = Server::builder(config).processor(processor).bind().await?;
+//! println!("listening on {}", server.local_addr());
+//! server.run(itsm_cli::serve::shutdown::signal()).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod config;
+mod metrics;
+mod processor;
+pub mod queue;
+mod routes;
+pub mod shutdown;
+mod worker;
+mod writer;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use itsm_core::{Clock, Error, ErrorKind, Result, SystemClock};
+use itsm_incident::inbound::ParseOptions;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+pub use config::{DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, RetryConfig, ServeConfig, Synchronous};
+pub use processor::AlertProcessor;
+#[cfg(feature = "mock")]
+pub use processor::MockAlertProcessor;
+pub use queue::{QueueRow, QueueStats, RowState};
+
+use metrics::Metrics;
+use worker::Worker;
+use writer::{Queued, Writer};
+
+/// The alert bridge server; see [`Server::builder`].
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// Starts configuring a server.
+    pub fn builder(config: ServeConfig) -> ServerBuilder {
+        ServerBuilder {
+            config,
+            processor: None,
+            clock: Arc::new(SystemClock),
+            parse: ParseOptions::default(),
+        }
+    }
+}
+
+/// Configures a [`Server`] before it binds its address.
+#[derive(Debug)]
+pub struct ServerBuilder {
+    config: ServeConfig,
+    processor: Option<Arc<dyn AlertProcessor>>,
+    clock: Arc<dyn Clock>,
+    parse: ParseOptions,
+}
+
+impl ServerBuilder {
+    /// The processor queued alerts are handed to. Without one the server only accepts and
+    /// queues: alerts stay pending for a later start that has a processor.
+    pub fn processor(mut self, processor: Arc<dyn AlertProcessor>) -> Self {
+        self.processor = Some(processor);
+        self
+    }
+
+    /// The clock for receipt and retry times (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Which labels name the service, tenant and severity (default [`ParseOptions::default`]).
+    pub fn parse_options(mut self, options: ParseOptions) -> Self {
+        self.parse = options;
+        self
+    }
+
+    /// Opens the queue (creating it) and binds the listening address.
+    pub async fn bind(self) -> Result<BoundServer> {
+        let path = self.config.queue_db.clone().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "the alert queue has no file; set [serve] queue_db",
+            )
+        })?;
+        let sync = self.config.synchronous.pragma();
+        let open_path = path.clone();
+        let (conn, pending) = tokio::task::spawn_blocking(move || {
+            let conn = queue::open_writer(&open_path, sync)?;
+            let stats = queue::read_stats(&conn, &open_path)?;
+            Ok::<_, Error>((conn, stats.pending))
+        })
+        .await
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("queue opening failed: {e}")))??;
+        let listener = TcpListener::bind(self.config.listen).await.map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "cannot listen on {}: {e}; choose another address with --listen or [serve] listen",
+                    self.config.listen
+                ),
+            )
+            .with_source(e)
+        })?;
+        let local_addr = listener.local_addr().map_err(|e| {
+            Error::new(ErrorKind::Internal, format!("no local address: {e}")).with_source(e)
+        })?;
+        let metrics = Arc::new(Metrics::default());
+        metrics.queue_depth.store(
+            i64::try_from(pending).unwrap_or(i64::MAX),
+            Ordering::Relaxed,
+        );
+        let (committed_tx, committed_rx) = match self.processor {
+            Some(_) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
+        let writer = Writer::spawn(conn, path.clone(), self.clock.clone(), committed_tx)?;
+        Ok(BoundServer {
+            listener,
+            local_addr,
+            path,
+            config: self.config,
+            processor: self.processor.zip(committed_rx),
+            clock: self.clock,
+            parse: Arc::new(self.parse),
+            metrics,
+            writer,
+        })
+    }
+}
+
+/// Where the worker receives rows after their commit.
+type Committed = mpsc::UnboundedReceiver<Vec<Queued>>;
+
+/// A server with its address bound and its queue open; [`BoundServer::run`] serves.
+#[derive(Debug)]
+pub struct BoundServer {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    path: PathBuf,
+    config: ServeConfig,
+    processor: Option<(Arc<dyn AlertProcessor>, Committed)>,
+    clock: Arc<dyn Clock>,
+    parse: Arc<ParseOptions>,
+    metrics: Arc<Metrics>,
+    writer: Writer,
+}
+
+impl BoundServer {
+    /// The address it listens on (the actual port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The queue's database file.
+    pub fn queue_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting, finishes the requests in
+    /// flight, lets the worker finish the alerts in hand, writes what is queued and
+    /// returns. Unprocessed alerts stay pending for the next start.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let BoundServer {
+            listener,
+            path,
+            config,
+            processor,
+            clock,
+            parse,
+            metrics,
+            writer,
+            ..
+        } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = processor.map(|(processor, incoming)| {
+            let worker = Worker {
+                processor,
+                writer: writer.tx.clone(),
+                metrics: metrics.clone(),
+                clock: clock.clone(),
+                retry: config.retry,
+                concurrency: config.concurrency,
+                path,
+            };
+            tokio::spawn(worker.run(incoming, stop_rx))
+        });
+        let state = routes::AppState {
+            writer: writer.tx.clone(),
+            metrics,
+            token: auth::TokenCheck::new(config.token.as_ref()),
+            max_body_bytes: config.max_body_bytes,
+            parse,
+            clock,
+        };
+        let served = axum::serve(listener, routes::router(state))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop_tx.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        writer.stop().await;
+        served.map_err(|e| {
+            Error::new(ErrorKind::Internal, format!("the server failed: {e}")).with_source(e)
+        })
+    }
+}
