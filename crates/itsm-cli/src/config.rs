@@ -29,6 +29,12 @@ pub(crate) struct Config {
     /// `[serve]`: the alert bridge (`itsm serve`).
     #[serde(default)]
     pub(crate) serve: itsm_cli::serve::ServeConfig,
+    /// `[incident]`: incident manager, escalation, chat webhook, alert labels.
+    #[serde(default)]
+    pub(crate) incident: itsm_cli::incidents::IncidentConfig,
+    /// `[[team]]`: teams, their services and on-call schedules.
+    #[serde(default, rename = "team")]
+    pub(crate) teams: Vec<itsm_cli::incidents::TeamConfig>,
 }
 
 /// `[audit]`: where the deployment ledger lives.
@@ -185,7 +191,8 @@ impl Config {
     }
 
     /// Applies `ITSM_BACKEND`, `ITSM_POLICY_MAX_FAILED_DEPLOYMENTS`,
-    /// `ITSM_POLICY_LOOKBACK_DAYS` and `ITSM_CHANGE_WINDOW_HOURS`.
+    /// `ITSM_POLICY_LOOKBACK_DAYS`, `ITSM_CHANGE_WINDOW_HOURS`, `ITSM_SERVE_TOKEN`,
+    /// `ITSM_SERVE_LISTEN`, `ITSM_CHAT_WEBHOOK_URL` and `ITSM_AUDIT_URL`.
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<()> {
         if let Some(kind) = var("ITSM_BACKEND") {
             self.backend.kind = kind;
@@ -222,6 +229,9 @@ impl Config {
                 )
             })?;
         }
+        if let Some(url) = var("ITSM_CHAT_WEBHOOK_URL").filter(|u| !u.is_empty()) {
+            self.incident.chat_webhook_url = Some(url.into());
+        }
         if let Some(url) = var("ITSM_AUDIT_URL") {
             self.audit.url = Some(url);
             self.audit.store = AuditStoreKind::Postgres;
@@ -256,6 +266,9 @@ impl Config {
                 ErrorKind::Config,
                 "[audit] store = \"postgres\" needs a url; set ITSM_AUDIT_URL or [audit] url",
             ));
+        }
+        for team in &self.teams {
+            team.to_team()?;
         }
         for freeze in &self.freezes {
             freeze

@@ -1,6 +1,7 @@
 //! End to end with a real Prometheus Alertmanager on loopback: alerts added with `amtool`
-//! reach `itsm serve`'s `/v1/alerts/alertmanager` and land in the queue: firing, the
-//! repeated firing under the same dedup key, then resolved.
+//! reach `itsm serve`'s `/v1/alerts/alertmanager` and land in the queue (firing, the
+//! repeated firing under the same dedup key, then resolved); the bridge pages and opens one
+//! incident, linked both ways, and resolving the alert resolves both.
 //!
 //! The binaries come from `ITSM_TEST_ALERTMANAGER` and `ITSM_TEST_AMTOOL` (Debian package
 //! `prometheus-alertmanager`: `/usr/bin/prometheus-alertmanager`, `/usr/bin/amtool`).
@@ -13,7 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use itsm_incident::AlertStatus;
+use std::sync::Arc;
+
+use itsm_cli::serve::queue::RowState;
+use itsm_core::{IdempotencyKey, SystemClock};
+use itsm_incident::{AlertStatus, IncidentState, IncidentSystem, PageStatus, Pager};
+use itsm_local::LocalStore;
 use serve_support::{rows, spawn_serve, wait_for};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -104,7 +110,7 @@ fn amtool(bin: &Path, url: &str, start: OffsetDateTime, end: Option<OffsetDateTi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alertmanager_delivers_firing_repeat_and_resolved_to_the_queue() {
+async fn an_alertmanager_alert_pages_opens_one_incident_and_resolves_both() {
     let (Some(alertmanager), Some(amtool_bin)) = (binary(ALERTMANAGER_VAR), binary(AMTOOL_VAR))
     else {
         return;
@@ -173,5 +179,32 @@ async fn alertmanager_delivers_firing_repeat_and_resolved_to_the_queue() {
             .iter()
             .all(|(_, s)| *s == AlertStatus::Firing),
         "firing deliveries come before the resolution: {seen:?}"
+    );
+
+    // Processed: one incident and one page for the key, linked both ways, both resolved.
+    wait_for("the queue to be processed", LIMIT, || {
+        rows(&queue).iter().all(|r| r.state == RowState::Done)
+    })
+    .await;
+    let db = rusqlite::Connection::open(dir.path().join("itsm.db")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [key], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM incident WHERE key = ?1"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM page WHERE key = ?1"), 1);
+    let all: i64 = db
+        .query_row("SELECT COUNT(*) FROM incident", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(all, 1, "no other incident");
+    let store = LocalStore::open(dir.path().join("itsm.db"), Arc::new(SystemClock)).unwrap();
+    let key = IdempotencyKey::new(key).unwrap();
+    let incident = store.find_incident_by_key(&key).await.unwrap().unwrap();
+    let page = store.find_page_by_key(&key).await.unwrap().unwrap();
+    assert_eq!(incident.state, IncidentState::Resolved);
+    assert_eq!(page.status, PageStatus::Resolved);
+    assert_eq!(incident.summary, "checkout is down");
+    let page_id = page.id.as_ref().unwrap().to_string();
+    assert!(
+        incident.links_to.iter().any(|r| r.id == page_id),
+        "the incident links the page: {:?}",
+        incident.links_to
     );
 }

@@ -1,25 +1,51 @@
-//! `itsm serve`: runs the alert bridge until SIGTERM / Ctrl-C.
+//! `itsm serve`: runs the alert bridge until SIGTERM / Ctrl-C: every accepted alert goes
+//! through the incident workflow on the embedded store (page + ticket, resolve both), and
+//! pages left unacknowledged escalate to the incident manager.
 
 use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
 
+use itsm_cli::incidents::{IncidentConfig, WorkflowProcessor, apply_directory};
 use itsm_cli::serve::{Server, shutdown};
-use itsm_core::Result;
+use itsm_core::{Clock, Result, SystemClock};
+use itsm_incident::WorkflowSettings;
+use itsm_local::{ChatRelay, LocalStore};
 
 use crate::cli::{Output, ServeArgs};
 use crate::config::Config;
 use crate::exit;
 
+/// How often unacknowledged pages are escalated and notifications relayed to chat.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(30);
+
 /// Binds, prints where it listens (one line, first on standard output), serves.
-///
-/// No incident processor is wired yet: the server runs accept-only, so accepted alerts
-/// stay `pending` in the queue until a build with a processor starts on the same file.
 pub(crate) async fn run(config: Config, output: Output, args: ServeArgs) -> Result<u8> {
     let mut serve = config.serve.clone();
     serve.queue_db = Some(args.queue_db.unwrap_or_else(|| config.queue_db_path()));
     if let Some(listen) = args.listen {
         serve.listen = listen;
     }
-    let server = Server::builder(serve).bind().await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = LocalStore::open(config.db_path(), clock.clone())?;
+    apply_directory(&store, &config.incident, &config.teams).await?;
+    let settings = WorkflowSettings {
+        incident_manager: config.incident.manager.clone(),
+        ..WorkflowSettings::default()
+    };
+    let processor = WorkflowProcessor::local(
+        store.clone(),
+        clock.clone(),
+        settings,
+        config.incident.default_profile()?,
+    );
+    let server = Server::builder(serve)
+        .processor(Arc::new(processor))
+        .parse_options(config.incident.parse_options())
+        .clock(clock)
+        .bind()
+        .await?;
+    let housekeeping = housekeeping(store, &config.incident)?;
     let addr = server.local_addr();
     let queue = server.queue_path().display().to_string();
     match output {
@@ -30,6 +56,43 @@ pub(crate) async fn run(config: Config, output: Output, args: ServeArgs) -> Resu
         Output::Text => println!("listening on {addr} (alert queue {queue})"),
     }
     let _ = std::io::stdout().flush();
-    server.run(shutdown::signal()).await?;
+    let result = server.run(shutdown::signal()).await;
+    if let Some(task) = housekeeping {
+        task.abort();
+    }
+    result?;
     Ok(exit::OK)
+}
+
+/// Starts the periodic escalation and chat relay, when configured.
+fn housekeeping(
+    store: LocalStore,
+    incident: &IncidentConfig,
+) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    let escalate_after = incident
+        .escalate_after_minutes
+        .map(|m| time::Duration::minutes(i64::from(m)));
+    let relay = match &incident.chat_webhook_url {
+        Some(url) => Some(ChatRelay::new(store.clone(), url.clone())?),
+        None => None,
+    };
+    if escalate_after.is_none() && relay.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+        loop {
+            tick.tick().await;
+            if let Some(after) = escalate_after
+                && let Err(e) = store.escalate_unacknowledged(after).await
+            {
+                eprintln!("itsm serve: escalating unacknowledged pages failed: {e}");
+            }
+            if let Some(relay) = &relay
+                && let Err(e) = relay.relay_pending().await
+            {
+                eprintln!("itsm serve: relaying notifications to chat failed: {e}");
+            }
+        }
+    })))
 }

@@ -1,0 +1,94 @@
+//! The processor `itsm serve` hands queued alerts to: the incident workflow over the
+//! embedded store, with the alerting profile of the alert's tenant.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use itsm_core::{Clock, Error, ErrorKind, Result};
+use itsm_incident::{Alert, AlertingProfile, IncidentWorkflow, WorkflowSettings};
+use itsm_local::LocalStore;
+
+use crate::serve::AlertProcessor;
+
+/// Finds the alerting profile for an alert: its tenant's current profile, or the default
+/// for alerts without a tenant and for tenants not onboarded.
+#[derive(Debug, Clone)]
+pub struct TenantProfiles {
+    store: LocalStore,
+    default: AlertingProfile,
+}
+
+impl TenantProfiles {
+    /// Profiles from `store`'s tenants, falling back to `default`.
+    pub fn new(store: LocalStore, default: AlertingProfile) -> Self {
+        TenantProfiles { store, default }
+    }
+
+    /// The profile for `alert`.
+    ///
+    /// Errors: the store's errors; [`ErrorKind::Internal`] when a stored profile no longer
+    /// parses (profiles are checked when stored, so this means the database was edited).
+    pub async fn for_alert(&self, alert: &Alert) -> Result<AlertingProfile> {
+        let Some(tenant) = &alert.tenant else {
+            return Ok(self.default.clone());
+        };
+        match self.store.tenant(tenant).await? {
+            None => Ok(self.default.clone()),
+            Some(record) => AlertingProfile::from_toml(&record.toml).map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "tenant {tenant}'s stored profile {} v{} does not parse: {}; store a valid one with `itsm tenant set-profile`",
+                        record.profile_name,
+                        record.version,
+                        e.message()
+                    ),
+                )
+            }),
+        }
+    }
+}
+
+/// Opens, pages, and resolves through [`IncidentWorkflow`] for every queued alert.
+#[derive(Debug, Clone)]
+pub struct WorkflowProcessor {
+    workflow: IncidentWorkflow,
+    profiles: TenantProfiles,
+}
+
+impl WorkflowProcessor {
+    /// A processor over any workflow.
+    pub fn new(workflow: IncidentWorkflow, profiles: TenantProfiles) -> Self {
+        WorkflowProcessor { workflow, profiles }
+    }
+
+    /// The workflow over the embedded store as ticketing system, paging platform, team
+    /// directory and notifier.
+    pub fn local(
+        store: LocalStore,
+        clock: Arc<dyn Clock>,
+        mut settings: WorkflowSettings,
+        default_profile: AlertingProfile,
+    ) -> Self {
+        settings.ticketing_system = "local".to_owned();
+        settings.paging_system = "local".to_owned();
+        let shared = Arc::new(store.clone());
+        let workflow = IncidentWorkflow::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared,
+            clock,
+            settings,
+        );
+        WorkflowProcessor::new(workflow, TenantProfiles::new(store, default_profile))
+    }
+}
+
+#[async_trait]
+impl AlertProcessor for WorkflowProcessor {
+    async fn process(&self, alert: &Alert) -> Result<()> {
+        let profile = self.profiles.for_alert(alert).await?;
+        self.workflow.handle_alert(alert, &profile).await.map(drop)
+    }
+}
