@@ -71,6 +71,8 @@ mod lifecycle;
 mod migrations;
 mod notify;
 mod records;
+mod specialist;
+mod specialist_table;
 mod store;
 mod template;
 

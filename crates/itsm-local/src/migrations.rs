@@ -71,6 +71,8 @@ CREATE TABLE notification (
     body       TEXT NOT NULL
 );
 "#,
+    // specialists (S1-S4): teams, offerings, requests, comment keys.
+    crate::specialist_table::SPECIALIST_MIGRATION,
 ];
 
 #[cfg(test)]
@@ -98,7 +100,11 @@ mod tests {
                 "change_note",
                 "change_request",
                 "change_template",
-                "notification"
+                "notification",
+                "specialist_comment",
+                "specialist_offering",
+                "specialist_request",
+                "specialist_team"
             ]
         );
     }

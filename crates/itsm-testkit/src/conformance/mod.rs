@@ -26,7 +26,8 @@
 //!
 //! or one check at a time (`conformance::change::normal_lifecycle(system).await?`).
 //!
-//! Suites: [`change`] for [`ChangeSystem`](itsm_change::ChangeSystem).
+//! Suites: [`change`] for [`ChangeSystem`](itsm_change::ChangeSystem), [`specialist`] for
+//! [`SpecialistCatalog`](itsm_specialist::SpecialistCatalog).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -36,6 +37,7 @@ use itsm_core::{Capabilities, Capability};
 pub mod audit;
 pub mod change;
 mod scope;
+pub mod specialist;
 
 /// How one check ended (a failing check panics or returns an error instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
