@@ -26,6 +26,8 @@ pub(crate) struct Config {
     pub(crate) audit: AuditConfig,
     #[serde(default)]
     pub(crate) trace: TraceConfig,
+    #[serde(default)]
+    pub(crate) specialist: crate::specialist_config::SpecialistConfig,
 }
 
 /// `[audit]`: where the deployment ledger lives.
@@ -243,6 +245,7 @@ impl Config {
                 "[audit] store = \"postgres\" needs a url; set ITSM_AUDIT_URL or [audit] url",
             ));
         }
+        self.specialist.validate()?;
         for freeze in &self.freezes {
             freeze
                 .validate()

@@ -12,6 +12,7 @@ mod config;
 mod exit;
 mod output;
 mod progress;
+mod specialist_config;
 
 use std::process::ExitCode;
 
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
                 explain,
             } => commands::audit::dora(config, output, service, since, until, explain).await,
             Command::Audit(a) => commands::audit::run(config, output, a).await,
+            Command::Specialist(s) => commands::specialist::run(config, output, s).await,
         }
     });
     match result {

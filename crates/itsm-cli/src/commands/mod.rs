@@ -4,4 +4,5 @@ pub(crate) mod audit;
 pub(crate) mod change;
 pub(crate) mod demo;
 pub(crate) mod deploy;
+pub(crate) mod specialist;
 pub(crate) mod template;
