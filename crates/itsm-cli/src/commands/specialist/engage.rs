@@ -137,7 +137,7 @@ mod tests {
             "id": "INC1",
             "summary": "checkout errors",
             "state": "new",
-            "priority": "p1",
+            "priority": "P1",
             "assignment": { "service": "checkout", "kind": "digital_service" },
         }))
         .unwrap_or_else(|e| panic!("{e}"));
