@@ -144,6 +144,6 @@ impl LocalStore {
 
     /// The specialist teams of the loaded catalog, by id.
     pub async fn specialist_teams(&self) -> Result<Vec<SpecialistTeam>> {
-        self.read(|conn| table::teams(conn)).await
+        self.read(table::teams).await
     }
 }
