@@ -90,7 +90,10 @@ fn an_automated_offering_is_fulfilled_with_the_inputs_on_stdin() {
 
 #[test]
 fn a_failed_automation_leaves_the_request_queued_with_the_failure() {
-    let env = env_with("echo 'quota exceeded in eu-west-1' >&2; exit 3\n");
+    // Fails until the file `quota-raised` exists (in the working directory).
+    let env = env_with(
+        "[ -f quota-raised ] || { echo 'quota exceeded in eu-west-1' >&2; exit 3; }\necho created\n",
+    );
     let o = env.run(NEW_DB);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let v = json(&o);
@@ -105,6 +108,32 @@ fn a_failed_automation_leaves_the_request_queued_with_the_failure() {
     assert_eq!(json(&q)[0]["id"], id.as_str());
     let o = env.run(&["specialist", "triage", &id, "--by", "Dee (DBA)"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Once the cause is fixed, the automation runs again on the same request.
+    std::fs::write(env.dir.path().join("quota-raised"), "").unwrap();
+    let o = env.run(&[
+        "specialist",
+        "fulfil",
+        &id,
+        "--by",
+        "Dee (DBA)",
+        "--automate",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["request"]["id"], id.as_str());
+    assert_eq!(v["request"]["state"], "fulfilled");
+    assert_eq!(v["automation"]["note"], "created");
+    let o = env.run(&[
+        "specialist",
+        "fulfil",
+        &id,
+        "--by",
+        "Dee (DBA)",
+        "--automate",
+    ]);
+    assert_eq!(code(&o), 1, "nothing left to automate");
 }
 
 #[test]

@@ -48,6 +48,8 @@ pub trait Fulfiller: Send + Sync + Debug {
 pub enum AutomationOutcome {
     /// The offering is not automated or has no fulfiller: a person fulfils it.
     Manual,
+    /// The request was already finished (submitted before under the same key): nothing ran.
+    Finished,
     /// Fulfilled by automation.
     Fulfilled {
         /// The fulfiller's note.
@@ -122,9 +124,15 @@ impl Automation {
     }
 
     async fn handle(&self, request: SpecialistRequest) -> Result<Handled> {
+        if request.state.is_terminal() {
+            return Ok(Handled {
+                request,
+                automation: AutomationOutcome::Finished,
+            });
+        }
         let offering = self.catalog.get_offering(&request.offering).await?;
         let fulfiller = match self.fulfillers.get(&offering.id) {
-            Some(f) if offering.automated && !request.state.is_terminal() => f,
+            Some(f) if offering.automated => f,
             _ => {
                 return Ok(Handled {
                     request,

@@ -153,3 +153,22 @@ async fn manual_offerings_and_unregistered_ones_are_left_to_a_person() {
         assert_eq!(handled.automation, AutomationOutcome::Manual);
     }
 }
+
+#[tokio::test]
+async fn a_finished_request_submitted_again_runs_nothing() {
+    let mut c = MockSpecialistCatalog::new();
+    c.expect_submit().times(1).returning(|_, _| {
+        let mut r = submitted();
+        r.state = RequestState::Fulfilled;
+        Ok(r)
+    });
+    c.expect_get_offering().never();
+    let mut f = MockFulfiller::new();
+    f.expect_fulfil().never();
+    let automation = Automation::new(Arc::new(c)).register(offering(true).id, Arc::new(f));
+    let handled = automation
+        .submit(&IdempotencyKey::new("k").unwrap(), &new_request())
+        .await
+        .unwrap();
+    assert_eq!(handled.automation, AutomationOutcome::Finished);
+}

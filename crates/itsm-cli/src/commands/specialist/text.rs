@@ -114,6 +114,7 @@ pub(super) fn handled(h: &Handled) -> String {
     let r = &h.request;
     let outcome = match &h.automation {
         AutomationOutcome::Manual => format!("in team {}'s queue for a person", r.team),
+        AutomationOutcome::Finished => format!("already {}", state_name(r.state)),
         AutomationOutcome::Fulfilled { note } => format!("fulfilled by automation: {note}"),
         AutomationOutcome::Failed { error } => format!(
             "automation FAILED, the request waits in team {}'s queue: {error}",
