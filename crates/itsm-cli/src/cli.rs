@@ -104,6 +104,9 @@ pub(crate) enum Command {
     /// The audit ledger: reports for change managers, chain verification.
     #[command(subcommand, after_help = EXIT_CODES)]
     Audit(AuditCommand),
+    /// Specialists as a service: the catalog, requests, their lifecycle, response figures.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Specialist(crate::commands::specialist::args::SpecialistCommand),
     /// Run the whole change path on a fresh embedded store in a temporary directory.
     #[command(after_help = EXIT_CODES)]
     Demo,

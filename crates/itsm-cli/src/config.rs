@@ -35,6 +35,8 @@ pub(crate) struct Config {
     /// `[[team]]`: teams, their services and on-call schedules.
     #[serde(default, rename = "team")]
     pub(crate) teams: Vec<itsm_cli::incidents::TeamConfig>,
+    #[serde(default)]
+    pub(crate) specialist: crate::specialist_config::SpecialistConfig,
 }
 
 /// `[audit]`: where the deployment ledger lives.
@@ -270,6 +272,7 @@ impl Config {
         for team in &self.teams {
             team.to_team()?;
         }
+        self.specialist.validate()?;
         for freeze in &self.freezes {
             freeze
                 .validate()

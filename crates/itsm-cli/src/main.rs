@@ -12,6 +12,7 @@ mod config;
 mod exit;
 mod output;
 mod progress;
+mod specialist_config;
 
 use std::process::ExitCode;
 
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
             } => commands::audit::dora(config, output, service, since, until, explain).await,
             Command::Audit(a) => commands::audit::run(config, output, a).await,
             Command::Serve(s) => commands::serve::run(config, output, s).await,
+            Command::Specialist(s) => commands::specialist::run(config, output, s).await,
         }
     });
     match result {

@@ -90,6 +90,8 @@ mod page_table;
 mod pager;
 mod records;
 mod routing;
+mod specialist;
+mod specialist_table;
 mod store;
 mod sync_state;
 mod teams;

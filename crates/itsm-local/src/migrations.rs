@@ -176,6 +176,8 @@ ALTER TABLE notification ADD COLUMN last_error TEXT;
 "#,
     // 3: the incident sync engine's state (seen deliveries, field marks, own writes).
     crate::sync_state::MIGRATION,
+    // 4: specialists (S1-S4): teams, offerings, requests, comment keys.
+    crate::specialist_table::SPECIALIST_MIGRATION,
 ];
 
 #[cfg(test)]
@@ -211,6 +213,10 @@ mod tests {
                 "page_note",
                 "page_responder_request",
                 "setting",
+                "specialist_comment",
+                "specialist_offering",
+                "specialist_request",
+                "specialist_team",
                 "sync_mark",
                 "sync_seen",
                 "sync_write",

@@ -3,7 +3,9 @@
 //! The specialists-as-a-service domain of itsm-rs (capabilities S1-S5): a catalog of
 //! [offerings](Offering) that specialist teams (database administration, networking...)
 //! provide, with typed inputs and response targets; [requests](SpecialistRequest) with a
-//! checked lifecycle; and the [`SpecialistCatalog`] port backends implement.
+//! checked lifecycle; the [`SpecialistCatalog`] port backends implement; the catalog as a
+//! TOML [file](CatalogFile); [automation](Automation) through registered [`Fulfiller`]s
+//! (S3); and demand and response-time [figures] (S4).
 //!
 //! ```
 //! use itsm_specialist::RequestState;
@@ -16,19 +18,28 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `mock` | `MockSpecialistCatalog`, a `mockall` mock of [`SpecialistCatalog`] |
+//! | `mock` | `MockSpecialistCatalog` and `MockFulfiller`, `mockall` mocks of [`SpecialistCatalog`] and [`Fulfiller`] |
 
 pub mod catalog;
+pub mod catalog_file;
+pub mod fulfil;
 pub mod model;
+pub mod stats;
 
 #[cfg(feature = "mock")]
 pub use catalog::MockSpecialistCatalog;
 pub use catalog::{SpecialistCatalog, capability};
+pub use catalog_file::{CatalogFile, SpecialistTeam};
+#[cfg(feature = "mock")]
+pub use fulfil::MockFulfiller;
+pub use fulfil::{AUTOMATION, Automation, AutomationOutcome, Fulfiller, Fulfilment, Handled};
 pub use model::*;
+pub use stats::{Evidence, Figures, GroupFigures, TimeFigure, figures};
 
 #[cfg(test)]
 mod object_safety {
     use super::*;
     static_assertions::assert_obj_safe!(SpecialistCatalog);
+    static_assertions::assert_obj_safe!(Fulfiller);
     static_assertions::assert_impl_all!(std::sync::Arc<dyn SpecialistCatalog>: Send, Sync, std::fmt::Debug);
 }

@@ -168,6 +168,8 @@ pub(crate) async fn run(output: Output) -> Result<u8> {
     }
     expect_denied(&frozen.gate(&next, false).await)?;
 
+    crate::commands::specialist::demo::run(&app.store, 11).await?;
+
     say("demo finished: every step gave the expected answer");
     Ok(exit::OK)
 }

@@ -5,4 +5,5 @@ pub(crate) mod change;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod serve;
+pub(crate) mod specialist;
 pub(crate) mod template;

@@ -27,8 +27,9 @@
 //! or one check at a time (`conformance::change::normal_lifecycle(system).await?`).
 //!
 //! Suites: [`change`] for [`ChangeSystem`](itsm_change::ChangeSystem), [`incident`] for
-//! [`IncidentSystem`](itsm_incident::IncidentSystem) and [`pager`] for
-//! [`Pager`](itsm_incident::Pager).
+//! [`IncidentSystem`](itsm_incident::IncidentSystem), [`pager`] for
+//! [`Pager`](itsm_incident::Pager) and [`specialist`] for
+//! [`SpecialistCatalog`](itsm_specialist::SpecialistCatalog).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -40,6 +41,7 @@ pub mod change;
 pub mod incident;
 pub mod pager;
 mod scope;
+pub mod specialist;
 
 /// How one check ended (a failing check panics or returns an error instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,240 @@
+//! `itsm specialist catalog|request|show|queue|comment|triage|start|wait|fulfil|reject|cancel|stats`.
+//!
+//! Every command first loads the configured catalog file (`[specialist] catalog`) into the
+//! store, so the store always serves the file's offerings. Flags are checked before anything
+//! is written: a request with a missing or mistyped input exits 2 naming the input and
+//! stores nothing.
+
+pub(crate) mod args;
+mod command_fulfiller;
+pub(crate) mod demo;
+pub(crate) mod engage;
+mod request;
+mod text;
+
+use std::sync::Arc;
+
+use itsm_core::{Error, IdempotencyKey, ListRequest, Person, Result, SystemClock, TeamId};
+use itsm_local::LocalStore;
+use itsm_specialist::{
+    Automation, CatalogFile, Comment, OfferingId, RequestFilter, RequestId, RequestState,
+    SpecialistCatalog,
+};
+use serde_json::json;
+
+use crate::args::timestamp;
+use crate::cli::Output;
+use crate::config::Config;
+use crate::exit;
+use crate::output::emit;
+use args::{Move, SpecialistCommand};
+use command_fulfiller::CommandFulfiller;
+
+/// Validates the flags, opens the store with the configured catalog, then runs.
+pub(crate) async fn run(config: Config, output: Output, command: SpecialistCommand) -> Result<u8> {
+    let file = read_catalog(&config)?;
+    match command {
+        SpecialistCommand::Request(a) => {
+            let parsed = request::parse(&a, file.as_ref())?;
+            let store = open(&config, file.as_ref()).await?;
+            request::submit(&store, &automation(&config, &store), parsed, output).await
+        }
+        SpecialistCommand::Catalog { team } => {
+            let team = team.map(TeamId::new).transpose()?;
+            let store = open(&config, file.as_ref()).await?;
+            let offerings = store.list_offerings(team).await?;
+            let teams = store.specialist_teams().await?;
+            emit(
+                output,
+                &json!({ "teams": teams, "offerings": offerings }),
+                || text::catalog(&teams, &offerings),
+            );
+            Ok(exit::OK)
+        }
+        SpecialistCommand::Show { id } => {
+            let id = RequestId::new(id)?;
+            let store = open(&config, file.as_ref()).await?;
+            let r = store.get_request(&id).await?;
+            emit(output, &r, || text::request(&r));
+            Ok(exit::OK)
+        }
+        SpecialistCommand::Queue {
+            team,
+            requester,
+            states,
+            limit,
+        } => {
+            let mut states: Vec<RequestState> = states.into_iter().map(Into::into).collect();
+            if states.is_empty() {
+                states = OPEN.to_vec();
+            }
+            let filter = RequestFilter {
+                team: team.map(TeamId::new).transpose()?,
+                requester: requester.map(TeamId::new).transpose()?,
+                offering: None,
+                states,
+            };
+            let store = open(&config, file.as_ref()).await?;
+            let page = store
+                .list_requests(&filter, &ListRequest::with_limit(limit.max(1)))
+                .await?;
+            emit(output, &page.items, || {
+                page.items
+                    .iter()
+                    .map(text::request_line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(exit::OK)
+        }
+        SpecialistCommand::Comment { id, by, text, key } => {
+            let id = RequestId::new(id)?;
+            if text.trim().is_empty() {
+                return Err(Error::invalid_input(
+                    "--text must not be empty; write the comment",
+                ));
+            }
+            let key = match key {
+                Some(k) => IdempotencyKey::new(k)?,
+                None => request::fresh_key(&format!("{id}/comment"))?,
+            };
+            let comment = Comment {
+                author: person("by", &by)?,
+                text,
+                at: None,
+            };
+            let store = open(&config, file.as_ref()).await?;
+            let r = store.comment(&id, &key, &comment).await?;
+            emit(output, &r, || format!("commented\n{}", text::request(&r)));
+            Ok(exit::OK)
+        }
+        SpecialistCommand::Triage(m) => {
+            transition(&config, file, output, m, RequestState::Triaged).await
+        }
+        SpecialistCommand::Start(m) => {
+            transition(&config, file, output, m, RequestState::InProgress).await
+        }
+        SpecialistCommand::Wait(m) => {
+            transition(&config, file, output, m, RequestState::WaitingOnRequester).await
+        }
+        SpecialistCommand::Reject(m) => {
+            if m.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                return Err(Error::invalid_input(
+                    "rejecting needs --note saying why, for the requesting team",
+                ));
+            }
+            transition(&config, file, output, m, RequestState::Rejected).await
+        }
+        SpecialistCommand::Cancel(m) => {
+            transition(&config, file, output, m, RequestState::Cancelled).await
+        }
+        SpecialistCommand::Fulfil {
+            change,
+            automate: false,
+        } => transition(&config, file, output, change, RequestState::Fulfilled).await,
+        SpecialistCommand::Fulfil {
+            change,
+            automate: true,
+        } => {
+            let id = RequestId::new(&change.id)?;
+            let store = open(&config, file.as_ref()).await?;
+            let handled = automation(&config, &store).run(&id).await?;
+            emit(output, &handled, || text::handled(&handled));
+            Ok(exit::OK)
+        }
+        SpecialistCommand::Stats {
+            since,
+            until,
+            explain,
+        } => {
+            let since = since
+                .as_deref()
+                .map(|s| timestamp("since", s))
+                .transpose()?;
+            let until = until
+                .as_deref()
+                .map(|s| timestamp("until", s))
+                .transpose()?;
+            let store = open(&config, file.as_ref()).await?;
+            text::stats(&store, since, until, explain, output).await
+        }
+    }
+}
+
+/// The states a queue shows by default.
+const OPEN: [RequestState; 4] = [
+    RequestState::Submitted,
+    RequestState::Triaged,
+    RequestState::InProgress,
+    RequestState::WaitingOnRequester,
+];
+
+async fn transition(
+    config: &Config,
+    file: Option<CatalogFile>,
+    output: Output,
+    m: Move,
+    to: RequestState,
+) -> Result<u8> {
+    let id = RequestId::new(&m.id)?;
+    let by = person("by", &m.by)?;
+    let store = open(config, file.as_ref()).await?;
+    let r = store.transition(&id, to, by, m.note).await?;
+    emit(output, &r, || text::request(&r));
+    Ok(exit::OK)
+}
+
+fn person(flag: &str, name: &str) -> Result<Person> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid_input(format!("--{flag} must name a person")));
+    }
+    Ok(Person::named(name.trim()))
+}
+
+/// Reads and checks the configured catalog file, if any.
+fn read_catalog(config: &Config) -> Result<Option<CatalogFile>> {
+    let Some(path) = &config.specialist.catalog else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::new(
+            itsm_core::ErrorKind::Config,
+            format!(
+                "cannot read the specialist catalog {} ([specialist] catalog): {e}",
+                path.display()
+            ),
+        )
+    })?;
+    CatalogFile::parse(&text).map(Some).map_err(|e| {
+        Error::new(
+            itsm_core::ErrorKind::Config,
+            format!("{}: {}", path.display(), e.message()),
+        )
+    })
+}
+
+/// Opens the store and loads the catalog file into it.
+async fn open(config: &Config, file: Option<&CatalogFile>) -> Result<LocalStore> {
+    let store = LocalStore::open(config.db_path(), Arc::new(SystemClock))?;
+    if let Some(file) = file {
+        store.load_specialist_catalog(file).await?;
+    }
+    Ok(store)
+}
+
+/// The automation with a [`CommandFulfiller`] for every configured offering.
+fn automation(config: &Config, store: &LocalStore) -> Automation {
+    let mut automation = Automation::new(Arc::new(store.clone()));
+    for (offering, f) in &config.specialist.fulfillers {
+        if let Ok(id) = OfferingId::new(offering) {
+            automation = automation.register(
+                id,
+                Arc::new(CommandFulfiller {
+                    command: f.command.clone(),
+                    timeout: config.specialist.timeout(f),
+                }),
+            );
+        }
+    }
+    automation
+}
