@@ -22,9 +22,8 @@ pub(crate) const MAX_PAGE: u32 = 1000;
 const FIXED: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
 
-/// Writes `at` in UTC as fixed-width text into `buf` (cleared first).
+/// Appends `at` in UTC as fixed-width text to `buf`.
 pub(crate) fn fixed_time_into(buf: &mut Vec<u8>, at: OffsetDateTime) -> Result<()> {
-    buf.clear();
     at.to_offset(UtcOffset::UTC)
         .format_into(buf, FIXED)
         .map(|_| ())

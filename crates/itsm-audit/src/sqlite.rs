@@ -15,6 +15,7 @@
 //! a power loss (not a crash of the process) may lose the last appends.
 
 pub mod connection;
+mod encode;
 mod read;
 mod schema;
 mod writer;

@@ -9,14 +9,15 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 use itsm_core::{Clock, Error, ErrorKind, IdempotencyKey, Result};
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::oneshot;
 
 use super::codec;
+use super::encode;
 use super::read;
 use super::schema::sql_error;
-use crate::chain::record_hash;
 use crate::model::{DeploymentRecord, NewDeployment, RecordHash};
 
 /// The most records written in one group transaction (a larger single batch is written
@@ -136,6 +137,18 @@ fn commit_group(
     }
 }
 
+/// What became of one record of a job.
+enum Fate {
+    /// It was appended as this row.
+    Appended {
+        seq: i64,
+        prev: RecordHash,
+        hash: RecordHash,
+    },
+    /// Its key was already in the ledger, with this record.
+    Existing(Box<DeploymentRecord>),
+}
+
 /// Inserts one job's records chained on `head`, moving `head` along.
 fn insert_all(
     conn: &Connection,
@@ -148,60 +161,71 @@ fn insert_all(
         .prepare_cached(INSERT)
         .map_err(|e| sql_error(path, e))?;
     let recorded_text = codec::fixed_time(recorded_at)?;
-    let mut body = Vec::with_capacity(1024);
-    let mut finished = Vec::with_capacity(32);
-    let mut out = Vec::with_capacity(records.len());
-    for (key, deployment) in records {
-        let seq = head.0 + 1;
-        let seq_u = u64::try_from(seq).unwrap_or(0);
-        let hash = record_hash(seq_u, &key, &deployment, recorded_at, &head.1);
-        body.clear();
-        serde_json::to_writer(&mut body, &deployment).map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("deployment {key} cannot be written as JSON: {e}"),
-            )
-        })?;
-        codec::fixed_time_into(&mut finished, deployment.finished_at)?;
-        let changed = insert
-            .execute(rusqlite::params![
-                seq,
-                key.as_str(),
-                deployment.service.as_str(),
-                deployment.environment.as_str(),
-                deployment.environment.is_production(),
-                std::str::from_utf8(&finished).unwrap_or_default(),
-                recorded_text,
-                std::str::from_utf8(&body).unwrap_or_default(),
-                &head.1.0[..],
-                &hash.0[..],
-            ])
-            .map_err(|e| sql_error(path, e))?;
-        if changed == 1 {
-            out.push(DeploymentRecord {
-                seq: seq_u,
+    let fates = std::thread::scope(|scope| -> Result<Vec<Fate>> {
+        let mut rows = encode::Rows::new(scope, &records, *head, recorded_at);
+        let mut fates = Vec::with_capacity(records.len());
+        for (index, (key, deployment)) in records.iter().enumerate() {
+            let row = rows.get(index, *head)?;
+            let changed = insert
+                .execute(rusqlite::params![
+                    row.seq,
+                    key.as_str(),
+                    deployment.service.as_str(),
+                    deployment.environment.as_str(),
+                    deployment.environment.is_production(),
+                    text(row.finished),
+                    recorded_text,
+                    text(row.body),
+                    &row.prev.0[..],
+                    &row.hash.0[..],
+                ])
+                .map_err(|e| sql_error(path, e))?;
+            if changed == 1 {
+                *head = (row.seq, row.hash);
+                fates.push(Fate::Appended {
+                    seq: row.seq,
+                    prev: row.prev,
+                    hash: row.hash,
+                });
+            } else {
+                fates.push(Fate::Existing(Box::new(existing(conn, path, key)?)));
+            }
+        }
+        Ok(fates)
+    })?;
+    Ok(records
+        .into_iter()
+        .zip(fates)
+        .map(|((key, deployment), fate)| match fate {
+            Fate::Appended { seq, prev, hash } => DeploymentRecord {
+                seq: u64::try_from(seq).unwrap_or(0),
                 key,
                 deployment,
                 recorded_at,
-                prev_hash: head.1,
+                prev_hash: prev,
                 hash,
-            });
-            *head = (seq, hash);
-        } else {
-            let existing = read::find_by_key(conn, path, key.as_str())?.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Internal,
-                    format!(
-                        "deployment {key} was refused as a duplicate, but no record has that \
-                         key in {}",
-                        path.display()
-                    ),
-                )
-            })?;
-            out.push(existing);
-        }
-    }
-    Ok(out)
+            },
+            Fate::Existing(record) => *record,
+        })
+        .collect())
+}
+
+/// Binds bytes known to be UTF-8 as text, without checking them again.
+fn text(bytes: &[u8]) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(ValueRef::Text(bytes))
+}
+
+/// The record already appended with `key` (whose insert was refused as a duplicate).
+fn existing(conn: &Connection, path: &Path, key: &IdempotencyKey) -> Result<DeploymentRecord> {
+    read::find_by_key(conn, path, key.as_str())?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Internal,
+            format!(
+                "deployment {key} was refused as a duplicate, but no record has that key in {}",
+                path.display()
+            ),
+        )
+    })
 }
 
 /// The same error for each of `n` callers.
