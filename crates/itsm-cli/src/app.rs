@@ -1,9 +1,12 @@
-//! What a command runs against: the configuration, the store and the change workflow.
+//! What a command runs against: the configuration, the store and the change and incident
+//! workflows.
 
 use std::sync::Arc;
 
 use itsm_change::ChangeWorkflow;
+use itsm_cli::incidents::apply_directory;
 use itsm_core::{Clock, Recipient, Result, SystemClock};
+use itsm_incident::{IncidentWorkflow, WorkflowSettings};
 use itsm_local::LocalStore;
 use time::Duration;
 
@@ -44,6 +47,46 @@ impl App {
             workflow,
             output,
         })
+    }
+}
+
+/// The store with the configured `[[team]]`s and incident manager applied, and the
+/// incident workflow over it (the same workflow `itsm serve` runs for alerts).
+#[derive(Debug)]
+pub(crate) struct Incidents {
+    pub(crate) store: LocalStore,
+    pub(crate) workflow: IncidentWorkflow,
+}
+
+impl Incidents {
+    /// Opens the configured store on the system clock.
+    pub(crate) async fn open(config: &Config) -> Result<Incidents> {
+        Self::open_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Opens the configured store with a given clock (who is on call depends on it).
+    pub(crate) async fn open_with_clock(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Incidents> {
+        let store = LocalStore::open(config.db_path(), clock.clone())?;
+        apply_directory(&store, &config.incident, &config.teams).await?;
+        let settings = WorkflowSettings {
+            ticketing_system: itsm_local::SYSTEM.to_owned(),
+            paging_system: itsm_local::SYSTEM.to_owned(),
+            incident_manager: config.incident.manager.clone(),
+            ..WorkflowSettings::default()
+        };
+        let shared = Arc::new(store.clone());
+        let workflow = IncidentWorkflow::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared,
+            clock,
+            settings,
+        );
+        Ok(Incidents { store, workflow })
     }
 }
 

@@ -107,6 +107,16 @@ pub(crate) enum Command {
     /// Specialists as a service: the catalog, requests, their lifecycle, response figures.
     #[command(subcommand, after_help = EXIT_CODES)]
     Specialist(crate::commands::specialist::args::SpecialistCommand),
+    /// Incidents: list, show, acknowledge, reassign, note, resolve, declare major, engage
+    /// specialists.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Incident(crate::commands::incident::args::IncidentCommand),
+    /// Tenants and their alerting profiles: onboard, show, tune.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Tenant(TenantCommand),
+    /// Who is on call, per team, and which teams have nobody.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Oncall(OncallCommand),
     /// Run the whole change path on a fresh embedded store in a temporary directory.
     #[command(after_help = EXIT_CODES)]
     Demo,
@@ -430,4 +440,51 @@ pub(crate) enum Outcome {
     /// Failed or rolled back.
     #[value(alias = "failed")]
     Failure,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Onboard a tenant with an alerting profile (stored as version 1).
+    #[command(after_help = EXIT_CODES)]
+    Onboard {
+        /// The tenant id.
+        tenant: String,
+        /// A TOML alerting profile [default: `[incident] default_profile`, or the built-in
+        /// profile].
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
+    },
+    /// Show a tenant's current profile (and with --history, every version).
+    #[command(after_help = EXIT_CODES)]
+    Show {
+        /// The tenant id.
+        tenant: String,
+        /// List every version, oldest first.
+        #[arg(long)]
+        history: bool,
+    },
+    /// Store a new version of a tenant's profile and print what changed.
+    #[command(after_help = EXIT_CODES)]
+    SetProfile {
+        /// The tenant id.
+        tenant: String,
+        /// The TOML alerting profile.
+        #[arg(long, value_name = "FILE")]
+        profile: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OncallCommand {
+    /// Who is on call per team (level 1, the incident manager at level 2), and the teams
+    /// with nobody on call, with their runbook contact.
+    #[command(after_help = EXIT_CODES)]
+    Show {
+        /// Only this team.
+        #[arg(long)]
+        team: Option<String>,
+        /// The instant (RFC 3339 or YYYY-MM-DD) [default: now].
+        #[arg(long)]
+        at: Option<String>,
+    },
 }

@@ -83,6 +83,9 @@ fn main() -> ExitCode {
             Command::Audit(a) => commands::audit::run(config, output, a).await,
             Command::Serve(s) => commands::serve::run(config, output, s).await,
             Command::Specialist(s) => commands::specialist::run(config, output, s).await,
+            Command::Incident(i) => commands::incident::run(config, output, i).await,
+            Command::Tenant(t) => commands::tenant::run(config, output, t).await,
+            Command::Oncall(o) => commands::oncall::run(config, output, o).await,
         }
     });
     match result {

@@ -3,8 +3,8 @@
 //! on the incident (a note, and a link to the specialist request when there is one).
 //!
 //! This orchestration spans the incident and specialist domains, so it lives here and not
-//! in either domain crate. It is generic over the ports; the command that calls it comes
-//! with the incident backends.
+//! in either domain crate. It is generic over the ports; `itsm incident engage` calls it
+//! with the local store as both.
 
 use std::sync::Arc;
 
@@ -44,7 +44,6 @@ pub(crate) struct Engaged {
 /// Errors: [`ErrorKind::Unsupported`] when the pager cannot request responders or the
 /// ticketing system cannot take notes; [`ErrorKind::Conflict`] for a resolved incident;
 /// [`ErrorKind::InvalidInput`] for an empty message or an incident with no page.
-#[cfg_attr(not(test), allow(dead_code))] // called by `itsm incident engage` once the incident backends land
 pub(crate) async fn engage(
     pager: Arc<dyn Pager>,
     incidents: Arc<dyn IncidentSystem>,

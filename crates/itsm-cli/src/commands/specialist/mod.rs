@@ -184,7 +184,7 @@ async fn transition(
     Ok(exit::OK)
 }
 
-fn person(flag: &str, name: &str) -> Result<Person> {
+pub(crate) fn person(flag: &str, name: &str) -> Result<Person> {
     if name.trim().is_empty() {
         return Err(Error::invalid_input(format!("--{flag} must name a person")));
     }
@@ -192,7 +192,7 @@ fn person(flag: &str, name: &str) -> Result<Person> {
 }
 
 /// Reads and checks the configured catalog file, if any.
-fn read_catalog(config: &Config) -> Result<Option<CatalogFile>> {
+pub(crate) fn read_catalog(config: &Config) -> Result<Option<CatalogFile>> {
     let Some(path) = &config.specialist.catalog else {
         return Ok(None);
     };
