@@ -23,7 +23,7 @@ use super::queue::format_time;
 /// The most operations applied in one group transaction.
 const MAX_GROUP_OPS: usize = 8192;
 /// Rows written after which the writer copies the log into the database.
-const CHECKPOINT_AFTER_ROWS: usize = 4_000;
+const CHECKPOINT_AFTER_ROWS: usize = 1_000;
 
 const INSERT: &str = "INSERT INTO alert_queue (dedup_key, body, received_at) VALUES (?1, ?2, ?3)";
 const DONE: &str =
