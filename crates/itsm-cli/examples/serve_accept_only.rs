@@ -6,7 +6,7 @@
 //! cargo run --release -p itsm-cli --example serve_accept_only -- 127.0.0.1:19196 queue.db [normal]
 //! ```
 
-use itsm_cli::serve::{Server, ServeConfig, Synchronous, shutdown};
+use itsm_cli::serve::{ServeConfig, Server, Synchronous, shutdown};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use itsm_change::ChangeWorkflow;
-use itsm_cli::incidents::apply_directory;
+use itsm_cli::incidents::{apply_directory, local_workflow};
 use itsm_core::{Clock, Recipient, Result, SystemClock};
 use itsm_incident::{IncidentWorkflow, WorkflowSettings};
 use itsm_local::LocalStore;
@@ -72,20 +72,10 @@ impl Incidents {
         let store = LocalStore::open(config.db_path(), clock.clone())?;
         apply_directory(&store, &config.incident, &config.teams).await?;
         let settings = WorkflowSettings {
-            ticketing_system: itsm_local::SYSTEM.to_owned(),
-            paging_system: itsm_local::SYSTEM.to_owned(),
             incident_manager: config.incident.manager.clone(),
             ..WorkflowSettings::default()
         };
-        let shared = Arc::new(store.clone());
-        let workflow = IncidentWorkflow::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared,
-            clock,
-            settings,
-        );
+        let workflow = local_workflow(&store, clock, settings);
         Ok(Incidents { store, workflow })
     }
 }

@@ -6,12 +6,12 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use itsm_cli::incidents::{IncidentConfig, WorkflowProcessor, apply_directory};
+use itsm_cli::incidents::{IncidentConfig, TenantProfiles, WorkflowProcessor};
 use itsm_cli::serve::{Server, shutdown};
 use itsm_core::{Clock, Result, SystemClock};
-use itsm_incident::WorkflowSettings;
 use itsm_local::{ChatRelay, LocalStore};
 
+use crate::app::Incidents;
 use crate::cli::{Output, ServeArgs};
 use crate::config::Config;
 use crate::exit;
@@ -27,18 +27,9 @@ pub(crate) async fn run(config: Config, output: Output, args: ServeArgs) -> Resu
         serve.listen = listen;
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = LocalStore::open(config.db_path(), clock.clone())?;
-    apply_directory(&store, &config.incident, &config.teams).await?;
-    let settings = WorkflowSettings {
-        incident_manager: config.incident.manager.clone(),
-        ..WorkflowSettings::default()
-    };
-    let processor = WorkflowProcessor::local(
-        store.clone(),
-        clock.clone(),
-        settings,
-        config.incident.default_profile()?,
-    );
+    let Incidents { store, workflow } = Incidents::open_with_clock(&config, clock.clone()).await?;
+    let profiles = TenantProfiles::new(store.clone(), config.incident.default_profile()?);
+    let processor = WorkflowProcessor::new(workflow, profiles);
     let server = Server::builder(serve)
         .processor(Arc::new(processor))
         .parse_options(config.incident.parse_options())

@@ -67,22 +67,32 @@ impl WorkflowProcessor {
     pub fn local(
         store: LocalStore,
         clock: Arc<dyn Clock>,
-        mut settings: WorkflowSettings,
+        settings: WorkflowSettings,
         default_profile: AlertingProfile,
     ) -> Self {
-        settings.ticketing_system = "local".to_owned();
-        settings.paging_system = "local".to_owned();
-        let shared = Arc::new(store.clone());
-        let workflow = IncidentWorkflow::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared,
-            clock,
-            settings,
-        );
+        let workflow = local_workflow(&store, clock, settings);
         WorkflowProcessor::new(workflow, TenantProfiles::new(store, default_profile))
     }
+}
+
+/// The incident workflow over the embedded store as ticketing system, paging platform,
+/// team directory and notifier; both systems are named `local` in the links it makes.
+pub fn local_workflow(
+    store: &LocalStore,
+    clock: Arc<dyn Clock>,
+    mut settings: WorkflowSettings,
+) -> IncidentWorkflow {
+    settings.ticketing_system = itsm_local::SYSTEM.to_owned();
+    settings.paging_system = itsm_local::SYSTEM.to_owned();
+    let shared = Arc::new(store.clone());
+    IncidentWorkflow::new(
+        shared.clone(),
+        shared.clone(),
+        shared.clone(),
+        shared,
+        clock,
+        settings,
+    )
 }
 
 #[async_trait]
