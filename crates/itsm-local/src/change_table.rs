@@ -11,7 +11,10 @@ use time::OffsetDateTime;
 
 use crate::SYSTEM;
 use crate::lifecycle;
-use crate::records::{Page, approval_text, decode, encode, kind_text, state_text, timestamp};
+use crate::records::{
+    Page, Table, approval_text, decode, encode, find_by_key, get_by_id, kind_text, state_text,
+    timestamp,
+};
 use crate::store::Conn;
 use crate::template;
 
@@ -77,36 +80,25 @@ fn check_template(conn: &Conn<'_>, change: &NewChange, now: OffsetDateTime) -> R
     Ok(())
 }
 
+/// The table and how its records are named in messages.
+const CHANGES: Table = Table {
+    name: "change_request",
+    what: "change",
+    context: "change",
+};
+
 fn decode_change(conn: &Conn<'_>, id: &str, body: &str) -> Result<ChangeRequest> {
     decode(conn.path(), "change", id, body)
 }
 
 /// The change created with `key`.
 pub(crate) fn by_key(conn: &Conn<'_>, key: &IdempotencyKey) -> Result<Option<ChangeRequest>> {
-    let row = conn.row(
-        "SELECT id, body FROM change_request WHERE key = ?1",
-        [key.as_str()],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-    )?;
-    row.map(|(id, body)| decode_change(conn, &id, &body))
-        .transpose()
+    find_by_key(conn, CHANGES, key)
 }
 
 /// The change with `id`, or [`ErrorKind::NotFound`].
 pub(crate) fn get(conn: &Conn<'_>, id: &ChangeId) -> Result<ChangeRequest> {
-    let body = conn.row(
-        "SELECT body FROM change_request WHERE id = ?1",
-        [id.as_str()],
-        |r| r.get::<_, String>(0),
-    )?;
-    match body {
-        Some(body) => decode_change(conn, id.as_str(), &body),
-        None => Err(Error::not_found(format!(
-            "change {id} does not exist in {}",
-            conn.path().display()
-        ))
-        .with_context("change", id)),
-    }
+    get_by_id(conn, CHANGES, id.as_str())
 }
 
 /// Creates a change, or returns the one created with `key`.

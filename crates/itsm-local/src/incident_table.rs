@@ -9,7 +9,9 @@ use rusqlite::types::Value;
 use time::OffsetDateTime;
 
 use crate::SYSTEM;
-use crate::records::{Page, decode, encode, timestamp, variant_text};
+use crate::records::{
+    Page, Table, decode, encode, find_by_key, get_by_id, timestamp, variant_text,
+};
 use crate::store::Conn;
 
 /// Checks what can be checked without the database.
@@ -34,36 +36,25 @@ pub(crate) fn validate_note(note: &Note) -> Result<()> {
     Ok(())
 }
 
+/// The table and how its records are named in messages.
+const INCIDENTS: Table = Table {
+    name: "incident",
+    what: "incident",
+    context: "incident",
+};
+
 fn decode_incident(conn: &Conn<'_>, id: &str, body: &str) -> Result<Incident> {
     decode(conn.path(), "incident", id, body)
 }
 
 /// The incident created with `key`.
 pub(crate) fn by_key(conn: &Conn<'_>, key: &IdempotencyKey) -> Result<Option<Incident>> {
-    let row = conn.row(
-        "SELECT id, body FROM incident WHERE key = ?1",
-        [key.as_str()],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-    )?;
-    row.map(|(id, body)| decode_incident(conn, &id, &body))
-        .transpose()
+    find_by_key(conn, INCIDENTS, key)
 }
 
 /// The incident with `id`, or [`ErrorKind::NotFound`].
 pub(crate) fn get(conn: &Conn<'_>, id: &IncidentId) -> Result<Incident> {
-    let body = conn.row(
-        "SELECT body FROM incident WHERE id = ?1",
-        [id.as_str()],
-        |r| r.get::<_, String>(0),
-    )?;
-    match body {
-        Some(body) => decode_incident(conn, id.as_str(), &body),
-        None => Err(Error::not_found(format!(
-            "incident {id} does not exist in {}",
-            conn.path().display()
-        ))
-        .with_context("incident", id)),
-    }
+    get_by_id(conn, INCIDENTS, id.as_str())
 }
 
 /// Creates an incident, or returns the one created with `key`.

@@ -7,8 +7,15 @@ use itsm_incident::{ChangeEvent, NewPage, Note, Page, PageId, PageStatus, Respon
 use time::OffsetDateTime;
 
 use crate::SYSTEM;
-use crate::records::{decode, encode, timestamp, variant_text};
+use crate::records::{Table, decode, encode, find_by_key, get_by_id, timestamp, variant_text};
 use crate::store::Conn;
+
+/// The table and how its records are named in messages.
+const PAGES: Table = Table {
+    name: "page",
+    what: "page",
+    context: "page",
+};
 
 fn decode_page(conn: &Conn<'_>, id: &str, body: &str) -> Result<Page> {
     decode(conn.path(), "page", id, body)
@@ -16,13 +23,7 @@ fn decode_page(conn: &Conn<'_>, id: &str, body: &str) -> Result<Page> {
 
 /// The page triggered with `key`.
 pub(crate) fn by_key(conn: &Conn<'_>, key: &IdempotencyKey) -> Result<Option<Page>> {
-    let row = conn.row(
-        "SELECT id, body FROM page WHERE key = ?1",
-        [key.as_str()],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-    )?;
-    row.map(|(id, body)| decode_page(conn, &id, &body))
-        .transpose()
+    find_by_key(conn, PAGES, key)
 }
 
 /// The page triggered with `key`, or [`ErrorKind::NotFound`].
@@ -38,17 +39,7 @@ pub(crate) fn require_by_key(conn: &Conn<'_>, key: &IdempotencyKey) -> Result<Pa
 
 /// The page with `id`, or [`ErrorKind::NotFound`].
 pub(crate) fn get(conn: &Conn<'_>, id: &PageId) -> Result<Page> {
-    let body = conn.row("SELECT body FROM page WHERE id = ?1", [id.as_str()], |r| {
-        r.get::<_, String>(0)
-    })?;
-    match body {
-        Some(body) => decode_page(conn, id.as_str(), &body),
-        None => Err(Error::not_found(format!(
-            "page {id} does not exist in {}",
-            conn.path().display()
-        ))
-        .with_context("page", id)),
-    }
+    get_by_id(conn, PAGES, id.as_str())
 }
 
 /// The page's id (every local page has one).

@@ -232,3 +232,51 @@ mod tests {
         assert!(err.to_string().contains("/x/db"), "{err}");
     }
 }
+
+/// A table of keyed records (`id`, `key`, `body` columns) and how its records are named.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Table {
+    /// The table's name.
+    pub(crate) name: &'static str,
+    /// What one record is called in messages (`incident`, `specialist request`).
+    pub(crate) what: &'static str,
+    /// The context key an error names the record under (`incident`, `request`).
+    pub(crate) context: &'static str,
+}
+
+/// The record of `table` created with `key`, if any.
+pub(crate) fn find_by_key<T: DeserializeOwned>(
+    conn: &crate::store::Conn<'_>,
+    table: Table,
+    key: &itsm_core::IdempotencyKey,
+) -> Result<Option<T>> {
+    let row = conn.row(
+        &format!("SELECT id, body FROM {} WHERE key = ?1", table.name),
+        [key.as_str()],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    row.map(|(id, body)| decode(conn.path(), table.what, &id, &body))
+        .transpose()
+}
+
+/// The record of `table` with `id`, or [`ErrorKind::NotFound`].
+pub(crate) fn get_by_id<T: DeserializeOwned>(
+    conn: &crate::store::Conn<'_>,
+    table: Table,
+    id: &str,
+) -> Result<T> {
+    let body = conn.row(
+        &format!("SELECT body FROM {} WHERE id = ?1", table.name),
+        [id],
+        |r| r.get::<_, String>(0),
+    )?;
+    match body {
+        Some(body) => decode(conn.path(), table.what, id, &body),
+        None => Err(Error::not_found(format!(
+            "{} {id} does not exist in {}",
+            table.what,
+            conn.path().display()
+        ))
+        .with_context(table.context, id)),
+    }
+}

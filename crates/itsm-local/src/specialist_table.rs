@@ -11,7 +11,7 @@ use rusqlite::types::Value;
 use time::OffsetDateTime;
 
 use crate::SYSTEM;
-use crate::records::{Page, decode, encode, timestamp};
+use crate::records::{Page, Table, decode, encode, find_by_key, get_by_id, timestamp};
 use crate::store::Conn;
 
 /// The schema migration of the specialist domain (appended to `MIGRATIONS`).
@@ -128,36 +128,25 @@ pub(crate) fn offering(conn: &Conn<'_>, id: &OfferingId) -> Result<Option<Offeri
         .transpose()
 }
 
+/// The table and how its records are named in messages.
+const REQUESTS: Table = Table {
+    name: "specialist_request",
+    what: "specialist request",
+    context: "request",
+};
+
 fn decode_request(conn: &Conn<'_>, id: &str, body: &str) -> Result<SpecialistRequest> {
     decode(conn.path(), "specialist request", id, body)
 }
 
 /// The request submitted with `key`.
 pub(crate) fn by_key(conn: &Conn<'_>, key: &IdempotencyKey) -> Result<Option<SpecialistRequest>> {
-    let row = conn.row(
-        "SELECT id, body FROM specialist_request WHERE key = ?1",
-        [key.as_str()],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-    )?;
-    row.map(|(id, body)| decode_request(conn, &id, &body))
-        .transpose()
+    find_by_key(conn, REQUESTS, key)
 }
 
 /// The request with `id`, or [`ErrorKind::NotFound`].
 pub(crate) fn get(conn: &Conn<'_>, id: &RequestId) -> Result<SpecialistRequest> {
-    let body = conn.row(
-        "SELECT body FROM specialist_request WHERE id = ?1",
-        [id.as_str()],
-        |r| r.get::<_, String>(0),
-    )?;
-    match body {
-        Some(body) => decode_request(conn, id.as_str(), &body),
-        None => Err(Error::not_found(format!(
-            "specialist request {id} does not exist in {}",
-            conn.path().display()
-        ))
-        .with_context("request", id)),
-    }
+    get_by_id(conn, REQUESTS, id.as_str())
 }
 
 /// Checks a new request against its offering and stores it in the owning team's queue, or
