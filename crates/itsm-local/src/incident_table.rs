@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 
 use crate::SYSTEM;
 use crate::records::{
-    Page, Table, decode, encode, find_by_key, get_by_id, timestamp, variant_text,
+    NoteTable, Page, Table, add_keyed_note, decode, encode, find_by_key, get_by_id, keyed_notes,
+    timestamp, variant_text,
 };
 use crate::store::Conn;
 
@@ -208,6 +209,12 @@ pub(crate) fn list(
     Ok(page.finish(items))
 }
 
+/// Where the notes are kept.
+const INCIDENT_NOTES: NoteTable = NoteTable {
+    name: "incident_note",
+    parent: "incident_id",
+};
+
 /// Adds a note unless one with `key` is already on the incident.
 pub(crate) fn add_note(
     conn: &Conn<'_>,
@@ -216,29 +223,12 @@ pub(crate) fn add_note(
     note: &Note,
     now: OffsetDateTime,
 ) -> Result<()> {
-    conn.execute(
-        "INSERT INTO incident_note (incident_id, key, created_at, body) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (incident_id, key) DO NOTHING",
-        rusqlite::params![
-            incident.as_str(),
-            key.as_str(),
-            timestamp(now)?,
-            encode("note", key.as_str(), note)?
-        ],
-    )?;
-    Ok(())
+    add_keyed_note(conn, INCIDENT_NOTES, incident.as_str(), key, note, now)
 }
 
 /// The notes of an incident, oldest first.
 pub(crate) fn notes(conn: &Conn<'_>, incident: &IncidentId) -> Result<Vec<Note>> {
-    let rows = conn.rows(
-        "SELECT key, body FROM incident_note WHERE incident_id = ?1 ORDER BY seq",
-        [incident.as_str()],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-    )?;
-    rows.iter()
-        .map(|(key, body)| decode(conn.path(), "note", key, body))
-        .collect()
+    keyed_notes(conn, INCIDENT_NOTES, incident.as_str())
 }
 
 /// The resolution recorded by `resolve`, if any.

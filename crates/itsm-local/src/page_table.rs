@@ -7,7 +7,10 @@ use itsm_incident::{ChangeEvent, NewPage, Note, Page, PageId, PageStatus, Respon
 use time::OffsetDateTime;
 
 use crate::SYSTEM;
-use crate::records::{Table, decode, encode, find_by_key, get_by_id, timestamp, variant_text};
+use crate::records::{
+    NoteTable, Table, add_keyed_note, decode, encode, find_by_key, get_by_id, keyed_notes,
+    timestamp, variant_text,
+};
 use crate::store::Conn;
 
 /// The table and how its records are named in messages.
@@ -121,6 +124,12 @@ pub(crate) fn save(
     }
 }
 
+/// Where the notes are kept.
+const PAGE_NOTES: NoteTable = NoteTable {
+    name: "page_note",
+    parent: "page_id",
+};
+
 /// Adds a note unless one with `key` is already on the page.
 pub(crate) fn add_note(
     conn: &Conn<'_>,
@@ -129,29 +138,12 @@ pub(crate) fn add_note(
     note: &Note,
     now: OffsetDateTime,
 ) -> Result<()> {
-    conn.execute(
-        "INSERT INTO page_note (page_id, key, created_at, body) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (page_id, key) DO NOTHING",
-        rusqlite::params![
-            page.as_str(),
-            key.as_str(),
-            timestamp(now)?,
-            encode("note", key.as_str(), note)?
-        ],
-    )?;
-    Ok(())
+    add_keyed_note(conn, PAGE_NOTES, page.as_str(), key, note, now)
 }
 
 /// The notes of a page, oldest first.
 pub(crate) fn notes(conn: &Conn<'_>, page: &PageId) -> Result<Vec<Note>> {
-    let rows = conn.rows(
-        "SELECT key, body FROM page_note WHERE page_id = ?1 ORDER BY seq",
-        [page.as_str()],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-    )?;
-    rows.iter()
-        .map(|(key, body)| decode(conn.path(), "note", key, body))
-        .collect()
+    keyed_notes(conn, PAGE_NOTES, page.as_str())
 }
 
 /// Records a responder request; `Some(seq)` when it is new, `None` when `key` was already

@@ -280,3 +280,58 @@ pub(crate) fn get_by_id<T: DeserializeOwned>(
         .with_context(table.context, id)),
     }
 }
+
+/// A table of notes on parent records (`<parent>_id`, `key`, `created_at`, `body`), one note
+/// per parent and key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoteTable {
+    /// The table's name (`incident_note`).
+    pub(crate) name: &'static str,
+    /// The column naming the parent record (`incident_id`).
+    pub(crate) parent: &'static str,
+}
+
+/// Adds `note` to `parent` unless a note with `key` is already there.
+pub(crate) fn add_keyed_note<T: Serialize>(
+    conn: &crate::store::Conn<'_>,
+    table: NoteTable,
+    parent: &str,
+    key: &itsm_core::IdempotencyKey,
+    note: &T,
+    now: OffsetDateTime,
+) -> Result<()> {
+    conn.execute(
+        &format!(
+            "INSERT INTO {name} ({parent}, key, created_at, body) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT ({parent}, key) DO NOTHING",
+            name = table.name,
+            parent = table.parent
+        ),
+        rusqlite::params![
+            parent,
+            key.as_str(),
+            timestamp(now)?,
+            encode("note", key.as_str(), note)?
+        ],
+    )?;
+    Ok(())
+}
+
+/// The notes of `parent`, oldest first.
+pub(crate) fn keyed_notes<T: DeserializeOwned>(
+    conn: &crate::store::Conn<'_>,
+    table: NoteTable,
+    parent: &str,
+) -> Result<Vec<T>> {
+    let rows = conn.rows(
+        &format!(
+            "SELECT key, body FROM {} WHERE {} = ?1 ORDER BY seq",
+            table.name, table.parent
+        ),
+        [parent],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    rows.iter()
+        .map(|(key, body)| decode(conn.path(), "note", key, body))
+        .collect()
+}
