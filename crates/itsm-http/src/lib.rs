@@ -15,6 +15,7 @@
 //! - a client-side [`RateLimiter`] (a token bucket per key);
 //! - the one mapping from HTTP status to [`ErrorKind`](itsm_core::ErrorKind):
 //!   [`kind_for_status`] / [`error_for_status`];
+//! - webhook signatures: [`verify_hmac_sha256_hex`] (constant-time) and [`hmac_sha256_hex`];
 //! - redaction ([`redact_url`]): no credential ever appears in an error, `Debug` output or a
 //!   trace.
 //!
@@ -68,6 +69,7 @@ mod rate_limit;
 mod redact;
 mod request;
 mod retry;
+mod signature;
 mod status;
 
 pub use auth::Auth;
@@ -78,4 +80,5 @@ pub use redact::{is_secret_param, redact_url};
 pub use request::{Method, Request, Response};
 pub use retry::{RetryPolicy, parse_rate_limit_reset, parse_retry_after};
 pub use secrecy::SecretString;
+pub use signature::{hmac_sha256_hex, verify_hmac_sha256_hex};
 pub use status::{BODY_EXCERPT_CHARS, error_for_status, kind_for_status};

@@ -8,7 +8,10 @@
 //! - [`conformance`] suites every implementation of a port runs ([`conformance::change`]
 //!   for `ChangeSystem`, [`conformance::incident`] for `IncidentSystem`,
 //!   [`conformance::pager`] for `Pager`; see the module for how to run one from a test);
-//! - (with the adapter issues) stateful simulators of the three vendor APIs.
+//! - [`outside_part`]: how a test finds a database, mock server or spec file (skip outside
+//!   CI, fail under `ITSM_CI=1`);
+//! - [`prism::PrismMock`]: a spec-validating Prism mock server for contract tests;
+//! - [`sim::SimServer`]: serving a stateful vendor simulator on loopback.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -25,6 +28,11 @@
 //! ```
 
 pub mod conformance;
+mod outside;
+pub mod prism;
+pub mod sim;
+
+pub use outside::{in_ci, outside_part};
 
 pub use itsm_audit::MockAuditStore;
 pub use itsm_change::MockChangeSystem;

@@ -1,10 +1,12 @@
 //! Parsers for inbound alert formats: the Prometheus Alertmanager webhook and the generic
-//! JSON alert. Both are tolerant (unknown fields ignored, optional ones optional) and return
+//! JSON alert; and [`webhook`], the port through which vendors' webhooks reach the sync
+//! engine. The alert parsers are tolerant (unknown fields ignored, optional ones optional) and return
 //! an [`ErrorKind::InvalidInput`](itsm_core::ErrorKind::InvalidInput) error that names the
 //! field at fault for anything they cannot use.
 
 pub mod alertmanager;
 pub mod generic;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 
