@@ -1,4 +1,4 @@
-//! Serving a vendor simulator on loopback: [`SimServer::start`] binds `127.0.0.1:0`, serves
+//! Stateful vendor simulators (one submodule per vendor) and serving them on loopback: [`SimServer::start`] binds `127.0.0.1:0`, serves
 //! an axum router on it, and stops when dropped.
 
 use std::net::SocketAddr;
