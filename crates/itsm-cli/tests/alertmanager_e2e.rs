@@ -142,8 +142,8 @@ async fn an_alertmanager_alert_pages_opens_one_incident_and_resolves_both() {
     let ours = |q: &Path| -> Vec<(String, AlertStatus)> {
         rows(q)
             .into_iter()
-            .filter(|r| r.alert.name == "ItsmE2E")
-            .map(|r| (r.dedup_key, r.alert.status))
+            .filter(|r| r.item.alert().is_some_and(|a| a.name == "ItsmE2E"))
+            .filter_map(|r| Some((r.dedup_key.clone(), r.item.alert()?.status)))
             .collect()
     };
     amtool(&amtool_bin, &am_url, start, None);

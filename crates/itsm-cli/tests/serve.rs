@@ -53,7 +53,10 @@ async fn accepts_the_alertmanager_samples_and_a_generic_alert() {
     let stored = rows(&server.queue);
     assert_eq!(stored.len(), 5);
     assert!(stored.iter().all(|r| r.state == RowState::Pending));
-    let services: Vec<&str> = stored.iter().map(|r| r.alert.service.as_str()).collect();
+    let services: Vec<&str> = stored
+        .iter()
+        .filter_map(|r| Some(r.item.alert()?.service.as_str()))
+        .collect();
     assert_eq!(
         services,
         ["checkout", "payments", "payments", "db", "checkout"]

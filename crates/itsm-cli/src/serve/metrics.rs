@@ -73,6 +73,55 @@ pub(crate) struct Metrics {
     pub(crate) request_latency: Histogram,
     /// One processing attempt.
     pub(crate) processing_latency: Histogram,
+    /// Webhook deliveries, by [`DELIVERY_RESULTS`].
+    pub(crate) deliveries: [AtomicU64; DELIVERY_RESULTS.len()],
+    /// Sync events applied by the worker, by [`SYNC_OUTCOMES`].
+    pub(crate) sync_outcomes: [AtomicU64; SYNC_OUTCOMES.len()],
+}
+
+/// How a webhook delivery was answered.
+pub(crate) const DELIVERY_RESULTS: [&str; 4] =
+    ["accepted", "duplicate", "unauthorized", "malformed"];
+/// What the sync engine did with an event.
+pub(crate) const SYNC_OUTCOMES: [&str; 6] = [
+    "applied",
+    "duplicate",
+    "stale",
+    "echo",
+    "unsupported",
+    "no_counterpart",
+];
+
+impl Metrics {
+    /// Counts a delivery with `result` (one of [`DELIVERY_RESULTS`]).
+    pub(crate) fn delivery(&self, result: &str) {
+        count(&self.deliveries, &DELIVERY_RESULTS, result);
+    }
+
+    /// Counts a sync event with `outcome` (one of [`SYNC_OUTCOMES`]).
+    pub(crate) fn sync_outcome(&self, outcome: &str) {
+        count(&self.sync_outcomes, &SYNC_OUTCOMES, outcome);
+    }
+}
+
+fn count(counters: &[AtomicU64], labels: &[&str], label: &str) {
+    if let Some(slot) = labels.iter().position(|l| *l == label)
+        && let Some(counter) = counters.get(slot)
+    {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn labelled(out: &mut String, name: &str, help: &str, label: &str, pairs: (&[&str], &[AtomicU64])) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (value, counter) in pairs.0.iter().zip(pairs.1) {
+        let _ = writeln!(
+            out,
+            "{name}{{{label}=\"{value}\"}} {}",
+            counter.load(Ordering::Relaxed)
+        );
+    }
 }
 
 impl Metrics {
@@ -145,6 +194,20 @@ impl Metrics {
             "itsm_alert_processing_duration_seconds",
             "Time of one processing attempt of one alert.",
         );
+        labelled(
+            &mut out,
+            "itsm_webhook_deliveries_total",
+            "Vendor webhook deliveries, by how they were answered.",
+            "result",
+            (&DELIVERY_RESULTS, &self.deliveries),
+        );
+        labelled(
+            &mut out,
+            "itsm_sync_events_total",
+            "Webhook sync events handled, by what the sync engine did.",
+            "outcome",
+            (&SYNC_OUTCOMES, &self.sync_outcomes),
+        );
         out
     }
 }
@@ -180,6 +243,33 @@ mod tests {
         );
         assert!(
             text.contains("itsm_alert_request_duration_seconds_count 3\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn webhook_counters_are_labelled() {
+        let metrics = Metrics::default();
+        metrics.delivery("accepted");
+        metrics.delivery("accepted");
+        metrics.delivery("unauthorized");
+        metrics.sync_outcome("echo");
+        metrics.sync_outcome("not-an-outcome");
+        let text = metrics.render();
+        assert!(
+            text.contains("itsm_webhook_deliveries_total{result=\"accepted\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("itsm_webhook_deliveries_total{result=\"unauthorized\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("itsm_sync_events_total{outcome=\"echo\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("itsm_sync_events_total{outcome=\"applied\"} 0\n"),
             "{text}"
         );
     }

@@ -1,7 +1,9 @@
 //! `itsm serve`: the alert bridge. It receives alerts over HTTP (Alertmanager's webhook on
 //! `POST /v1/alerts/alertmanager`, the generic JSON alert on `POST /v1/alerts`; see
 //! `docs/alerts.md`), answers 202 once they are durably queued in SQLite, and then hands
-//! them to an [`AlertProcessor`] in the background.
+//! them to an [`AlertProcessor`] in the background. Vendor webhooks (one
+//! [`WebhookSource`] each, on `POST /v1/webhooks/<name>`) are verified, parsed, queued the
+//! same way and applied by a [`SyncEngine`].
 //!
 //! ```no_run
 //! # async fn demo(processor: std::sync::Arc<dyn itsm_cli::serve::AlertProcessor>) -> itsm_core::Result<()> {
@@ -29,6 +31,7 @@ pub mod shutdown;
 mod worker;
 mod writer;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,7 +39,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use itsm_core::{Clock, Error, ErrorKind, Result, SystemClock};
+use itsm_incident::SyncEngine;
 use itsm_incident::inbound::ParseOptions;
+use itsm_incident::inbound::webhook::WebhookSource;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
@@ -44,7 +49,7 @@ pub use config::{DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, RetryConfig, ServeConfi
 pub use processor::AlertProcessor;
 #[cfg(feature = "mock")]
 pub use processor::MockAlertProcessor;
-pub use queue::{QueueRow, QueueStats, RowState};
+pub use queue::{QueueItem, QueueRow, QueueStats, RowState};
 
 use metrics::Metrics;
 use worker::Worker;
@@ -62,6 +67,8 @@ impl Server {
             processor: None,
             clock: Arc::new(SystemClock),
             parse: ParseOptions::default(),
+            webhooks: Vec::new(),
+            sync: None,
         }
     }
 }
@@ -73,9 +80,25 @@ pub struct ServerBuilder {
     processor: Option<Arc<dyn AlertProcessor>>,
     clock: Arc<dyn Clock>,
     parse: ParseOptions,
+    webhooks: Vec<Arc<dyn WebhookSource>>,
+    sync: Option<Arc<SyncEngine>>,
 }
 
 impl ServerBuilder {
+    /// Serves `source` on `POST /v1/webhooks/<source.name()>`. Its events are queued and
+    /// applied by the [sync engine](Self::sync_engine) (with the processor's worker).
+    pub fn webhook(mut self, source: Arc<dyn WebhookSource>) -> Self {
+        self.webhooks.push(source);
+        self
+    }
+
+    /// The engine that applies webhook sync events to the other side. Without one, queued
+    /// sync events become dead letters that say so.
+    pub fn sync_engine(mut self, engine: Arc<SyncEngine>) -> Self {
+        self.sync = Some(engine);
+        self
+    }
+
     /// The processor queued alerts are handed to. Without one the server only accepts and
     /// queues: alerts stay pending for a later start that has a processor.
     pub fn processor(mut self, processor: Arc<dyn AlertProcessor>) -> Self {
@@ -97,6 +120,19 @@ impl ServerBuilder {
 
     /// Opens the queue (creating it) and binds the listening address.
     pub async fn bind(self) -> Result<BoundServer> {
+        let mut webhooks = HashMap::new();
+        for source in self.webhooks {
+            let name = source.name().to_owned();
+            if let Some(first) = webhooks.insert(name.clone(), source) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "two webhook sources are named {name:?} ({first:?} and another); \
+                         configure each vendor once"
+                    ),
+                ));
+            }
+        }
         let path = self.config.queue_db.clone().ok_or_else(|| {
             Error::new(
                 ErrorKind::Config,
@@ -146,6 +182,8 @@ impl ServerBuilder {
             processor: self.processor.zip(committed_rx),
             clock: self.clock,
             parse: Arc::new(self.parse),
+            webhooks: Arc::new(webhooks),
+            sync: self.sync,
             metrics,
             writer,
         })
@@ -165,6 +203,8 @@ pub struct BoundServer {
     processor: Option<(Arc<dyn AlertProcessor>, Committed)>,
     clock: Arc<dyn Clock>,
     parse: Arc<ParseOptions>,
+    webhooks: Arc<HashMap<String, Arc<dyn WebhookSource>>>,
+    sync: Option<Arc<SyncEngine>>,
     metrics: Arc<Metrics>,
     writer: Writer,
 }
@@ -191,6 +231,8 @@ impl BoundServer {
             processor,
             clock,
             parse,
+            webhooks,
+            sync,
             metrics,
             writer,
             ..
@@ -199,6 +241,7 @@ impl BoundServer {
         let worker = processor.map(|(processor, incoming)| {
             let worker = Worker {
                 processor,
+                sync,
                 writer: writer.tx.clone(),
                 metrics: metrics.clone(),
                 clock: clock.clone(),
@@ -215,6 +258,7 @@ impl BoundServer {
             max_body_bytes: config.max_body_bytes,
             parse,
             clock,
+            webhooks,
         };
         let served = axum::serve(listener, routes::router(state))
             .with_graceful_shutdown(shutdown)

@@ -1,5 +1,7 @@
-//! The persisted alert queue: one SQLite row per accepted alert (its JSON), with its state
-//! (`pending`, `done`, `failed`), attempts, next attempt time and last error.
+//! The persisted inbound queue: one SQLite row per accepted alert or webhook sync event
+//! (its JSON and its `kind`), with its state (`pending`, `done`, `failed`), attempts, next
+//! attempt time and last error. A sync event's delivery id is unique in the queue, so a
+//! webhook delivered twice is stored once.
 //!
 //! Rows are written only by the group-commit writer thread; this module holds
 //! the schema and the reads: the pending rows the worker resumes after a restart, and the
@@ -11,8 +13,8 @@ use std::time::Duration;
 
 use itsm_audit::sqlite::connection::{open_wal, sql_error};
 use itsm_core::{Error, ErrorKind, Result};
-use itsm_incident::Alert;
-use rusqlite::Connection;
+use itsm_incident::{Alert, SyncEvent};
+use rusqlite::{Connection, OptionalExtension};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -29,11 +31,92 @@ CREATE TABLE IF NOT EXISTS alert_queue (
     received_at TEXT NOT NULL,
     next_attempt_at TEXT,
     last_error TEXT,
-    updated_at TEXT
+    updated_at TEXT,
+    kind TEXT NOT NULL DEFAULT 'alert' CHECK (kind IN ('alert', 'sync')),
+    delivery_id TEXT
 );
 CREATE INDEX IF NOT EXISTS alert_queue_pending ON alert_queue (id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS alert_queue_failed ON alert_queue (id) WHERE state = 'failed';
 ";
+
+/// Columns added after the first release of the queue, for files created before them.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    (
+        "kind",
+        "ALTER TABLE alert_queue ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert' \
+         CHECK (kind IN ('alert', 'sync'))",
+    ),
+    (
+        "delivery_id",
+        "ALTER TABLE alert_queue ADD COLUMN delivery_id TEXT",
+    ),
+];
+
+const DELIVERY_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS alert_queue_delivery \
+     ON alert_queue (delivery_id) WHERE delivery_id IS NOT NULL";
+
+/// What a queued row holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueItem {
+    /// An alert from `/v1/alerts/alertmanager` or `/v1/alerts`.
+    Alert(Alert),
+    /// A change from a vendor's webhook (`/v1/webhooks/<name>`), for the sync engine.
+    Sync(SyncEvent),
+}
+
+impl QueueItem {
+    /// The lane it is processed in: items of one lane go one at a time, in arrival order
+    /// (an alert's dedup key; `sync:` and the shared key for sync events).
+    pub fn lane(&self) -> String {
+        match self {
+            QueueItem::Alert(alert) => alert.dedup_key.as_str().to_owned(),
+            QueueItem::Sync(event) => format!("sync:{}", event.key.as_str()),
+        }
+    }
+
+    /// `alert` or `sync`, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            QueueItem::Alert(_) => "alert",
+            QueueItem::Sync(_) => "sync",
+        }
+    }
+
+    /// The alert, for an alert row.
+    pub fn alert(&self) -> Option<&Alert> {
+        match self {
+            QueueItem::Alert(alert) => Some(alert),
+            QueueItem::Sync(_) => None,
+        }
+    }
+
+    /// The sync event, for a webhook row.
+    pub fn sync_event(&self) -> Option<&SyncEvent> {
+        match self {
+            QueueItem::Sync(event) => Some(event),
+            QueueItem::Alert(_) => None,
+        }
+    }
+
+    /// The unique delivery id of a sync event.
+    pub(crate) fn delivery_id(&self) -> Option<&str> {
+        self.sync_event().map(|e| e.delivery_id.as_str())
+    }
+
+    /// Its JSON, as stored.
+    pub(crate) fn to_json(&self) -> Result<String> {
+        match self {
+            QueueItem::Alert(alert) => serde_json::to_string(alert),
+            QueueItem::Sync(event) => serde_json::to_string(event),
+        }
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("queued {} cannot be written as JSON: {e}", self.kind()),
+            )
+        })
+    }
+}
 
 /// The state of a queued alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,10 +163,10 @@ impl fmt::Display for RowState {
 pub struct QueueRow {
     /// Arrival order (increasing).
     pub id: i64,
-    /// The alert's dedup key.
+    /// The alert's dedup key, or `sync:` and the key of a sync event.
     pub dedup_key: String,
-    /// The alert as accepted.
-    pub alert: Alert,
+    /// The alert or sync event as accepted.
+    pub item: QueueItem,
     /// Its state.
     pub state: RowState,
     /// Failed processing attempts so far.
@@ -113,7 +196,27 @@ pub(crate) fn open_writer(path: &Path, synchronous: &str) -> Result<Connection> 
     conn.pragma_update(None, "synchronous", synchronous)
         .map_err(|e| sql_error(path, e))?;
     conn.execute_batch(SCHEMA).map_err(|e| sql_error(path, e))?;
+    add_missing_columns(&conn, path)?;
     Ok(conn)
+}
+
+/// Brings a queue file from before the `kind` and `delivery_id` columns up to date.
+fn add_missing_columns(conn: &Connection, path: &Path) -> Result<()> {
+    for (column, alter) in ADDED_COLUMNS {
+        let present: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM pragma_table_info('alert_queue') WHERE name = ?1",
+                [column],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| sql_error(path, e))?;
+        if present.is_none() {
+            conn.execute_batch(alter).map_err(|e| sql_error(path, e))?;
+        }
+    }
+    conn.execute_batch(DELIVERY_INDEX)
+        .map_err(|e| sql_error(path, e))
 }
 
 /// Opens the queue database for reading (it must exist).
@@ -126,6 +229,7 @@ fn open_reader(path: &Path) -> Result<Connection> {
     }
     let conn = open_wal(path, BUSY_TIMEOUT)?;
     conn.execute_batch(SCHEMA).map_err(|e| sql_error(path, e))?;
+    add_missing_columns(&conn, path)?;
     Ok(conn)
 }
 
@@ -174,7 +278,7 @@ pub(crate) fn read_rows(
     limit: u32,
 ) -> Result<Vec<QueueRow>> {
     let sql = "SELECT id, dedup_key, body, state, attempts, received_at, next_attempt_at, \
-               last_error FROM alert_queue WHERE id > ?1 AND (?2 IS NULL OR state = ?2) \
+               last_error, kind FROM alert_queue WHERE id > ?1 AND (?2 IS NULL OR state = ?2) \
                ORDER BY id LIMIT ?3";
     let mut stmt = conn.prepare_cached(sql).map_err(|e| sql_error(path, e))?;
     let mut found = stmt
@@ -197,17 +301,22 @@ fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<QueueRow>> {
     let received_at: String = row.get(5)?;
     let next_attempt_at: Option<String> = row.get(6)?;
     let last_error: Option<String> = row.get(7)?;
+    let kind: String = row.get(8)?;
     Ok((|| {
-        let alert = serde_json::from_str(&body).map_err(|e| {
+        let bad = |e: serde_json::Error| {
             Error::new(
                 ErrorKind::Internal,
-                format!("alert queue row {id} does not hold an alert: {e}"),
+                format!("alert queue row {id} does not hold a {kind}: {e}"),
             )
-        })?;
+        };
+        let item = match kind.as_str() {
+            "sync" => QueueItem::Sync(serde_json::from_str(&body).map_err(bad)?),
+            _ => QueueItem::Alert(serde_json::from_str(&body).map_err(bad)?),
+        };
         Ok(QueueRow {
             id,
             dedup_key,
-            alert,
+            item,
             state: RowState::parse(&state)?,
             attempts: u32::try_from(attempts).unwrap_or(0),
             received_at: parse_time(id, &received_at)?,
@@ -229,4 +338,46 @@ fn parse_time(id: i64, text: &str) -> Result<OffsetDateTime> {
 /// Formats a time as stored.
 pub(crate) fn format_time(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_file_from_before_webhooks_is_brought_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.db");
+        let alert = r#"{"source":"generic","dedup_key":"generic/x","status":"firing",
+            "severity":"critical","service":"checkout","name":"X","summary":"x",
+            "starts_at":"2026-11-22T02:09:05Z"}"#;
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE alert_queue (id INTEGER PRIMARY KEY, dedup_key TEXT NOT NULL, \
+                 body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER \
+                 NOT NULL DEFAULT 0, received_at TEXT NOT NULL, next_attempt_at TEXT, \
+                 last_error TEXT, updated_at TEXT);",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO alert_queue (dedup_key, body, received_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params!["generic/x", alert, "2026-11-22T02:09:06Z"],
+            )
+            .unwrap();
+        }
+        let conn = open_writer(&path, "FULL").unwrap();
+        let old = read_rows(&conn, &path, None, 0, 10).unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].item.alert().map(|a| a.name.as_str()), Some("X"));
+        // The delivery index is in place: a second row with one delivery id is refused.
+        let insert = "INSERT INTO alert_queue (dedup_key, body, received_at, kind, delivery_id) \
+                      VALUES ('sync:k', '{}', 'now', 'sync', 'D1')";
+        conn.execute_batch(insert).unwrap();
+        assert!(conn.execute_batch(insert).is_err());
+        // Opening again changes nothing.
+        drop(conn);
+        let conn = open_writer(&path, "FULL").unwrap();
+        assert_eq!(read_stats(&conn, &path).unwrap().pending, 2);
+    }
 }

@@ -1,9 +1,13 @@
-//! The HTTP endpoints: the two alert receivers, `/healthz` and `/metrics`.
+//! The HTTP endpoints: the two alert receivers, the vendor webhooks
+//! (`/v1/webhooks/<name>`, one per configured [`WebhookSource`]), `/healthz` and `/metrics`.
 //!
-//! An alert request is answered 202 only after its alerts are committed to the queue;
-//! 400 (malformed), 401 (token), 413 (too large) and 503 (the queue cannot take it; the
-//! sender retries) carry a JSON body `{"error": ..., "message": ...}`.
+//! A request is answered 202 only after what it carries is committed to the queue;
+//! 400 (malformed), 401 (token or signature), 404 (no such webhook source), 413 (too large)
+//! and 503 (the queue cannot take it; the sender retries) carry a JSON body
+//! `{"error": ..., "message": ...}`. Webhooks are authenticated by their source (a
+//! signature or the vendor's credentials), not by the `[serve] token`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
@@ -11,18 +15,19 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use itsm_core::{Clock, Error, ErrorKind};
-use itsm_incident::Alert;
+use itsm_incident::inbound::webhook::{WebhookHeaders, WebhookSource};
 use itsm_incident::inbound::{ParseOptions, alertmanager, generic};
 use tokio::sync::oneshot;
 
 use super::auth::TokenCheck;
 use super::metrics::Metrics;
+use super::queue::QueueItem;
 use super::writer::{NewRow, Op};
 
 /// What every handler shares.
@@ -34,6 +39,8 @@ pub(crate) struct AppState {
     pub(crate) max_body_bytes: usize,
     pub(crate) parse: Arc<ParseOptions>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The webhook sources by name.
+    pub(crate) webhooks: Arc<HashMap<String, Arc<dyn WebhookSource>>>,
 }
 
 /// The router over `state`.
@@ -41,6 +48,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/alerts/alertmanager", post(alertmanager_webhook))
         .route("/v1/alerts", post(generic_alert))
+        .route("/v1/webhooks/{source}", post(webhook))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)
@@ -109,39 +117,110 @@ async fn accept(state: &AppState, format: Format, headers: &HeaderMap, body: Bod
     if alerts.is_empty() {
         return queued(0);
     }
-    match enqueue(&state.writer, alerts).await {
+    let items = alerts.into_iter().map(QueueItem::Alert).collect();
+    match enqueue(&state.writer, items).await {
         Ok(n) => {
             m.received.fetch_add(n as u64, Ordering::Relaxed);
             m.queue_depth.fetch_add(n as i64, Ordering::Relaxed);
             queued(n)
         }
-        Err(e) => {
-            let mut response = refuse(
-                &m.rejected_503,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                format!("the alert queue cannot store the alerts now; retry later ({e})"),
-            );
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            response
-        }
+        Err(e) => unavailable(m, "alerts", &e),
     }
 }
 
-/// Hands the alerts to the writer and waits for the commit.
-async fn enqueue(writer: &Sender<Op>, alerts: Vec<Alert>) -> itsm_core::Result<usize> {
-    let mut rows = Vec::with_capacity(alerts.len());
-    for alert in alerts {
-        let body = serde_json::to_string(&alert).map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("alert cannot be written as JSON: {e}"),
-            )
-        })?;
-        rows.push(NewRow { body, alert });
+/// `POST /v1/webhooks/{source}`: verify, parse, store, then answer.
+async fn webhook(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let m = &state.metrics;
+    let Some(source) = state.webhooks.get(&name) else {
+        let mut known: Vec<&str> = state.webhooks.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "no webhook source {name:?} is configured; configured: {}",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        );
+    };
+    let body = match read_body(&headers, body, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(response) => {
+            m.rejected_413.fetch_add(1, Ordering::Relaxed);
+            return response;
+        }
+    };
+    let headers: WebhookHeaders = headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?.to_owned())))
+        .collect();
+    if let Err(rejection) = source.verify(&headers, &body) {
+        m.delivery("unauthorized");
+        return json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            rejection.reason().to_owned(),
+        );
     }
+    let delivery = match source.parse(&headers, &body) {
+        Ok(delivery) => delivery,
+        Err(rejection) => {
+            m.delivery("malformed");
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_input",
+                rejection.reason().to_owned(),
+            );
+        }
+    };
+    if delivery.events.is_empty() {
+        m.delivery("accepted");
+        return queued(0);
+    }
+    let items = delivery.events.into_iter().map(QueueItem::Sync).collect();
+    match enqueue(&state.writer, items).await {
+        Ok(0) => {
+            m.delivery("duplicate");
+            queued(0)
+        }
+        Ok(n) => {
+            m.delivery("accepted");
+            m.queue_depth.fetch_add(n as i64, Ordering::Relaxed);
+            queued(n)
+        }
+        Err(e) => unavailable(m, "webhook delivery", &e),
+    }
+}
+
+/// 503 with `Retry-After`: the queue cannot store now, the sender retries.
+fn unavailable(m: &Metrics, what: &str, e: &Error) -> Response {
+    let mut response = refuse(
+        &m.rejected_503,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("the queue cannot store the {what} now; retry later ({e})"),
+    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// Hands the items to the writer and waits for the commit; the number newly stored.
+async fn enqueue(writer: &Sender<Op>, items: Vec<QueueItem>) -> itsm_core::Result<usize> {
+    let rows = items
+        .into_iter()
+        .map(NewRow::new)
+        .collect::<itsm_core::Result<Vec<_>>>()?;
     let (reply, answer) = oneshot::channel();
     writer
         .send(Op::Enqueue { rows, reply })

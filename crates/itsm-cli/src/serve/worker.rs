@@ -1,5 +1,6 @@
-//! The worker: hands pending rows to the [`AlertProcessor`], one dedup key at a time in
-//! arrival order, several keys at once (bounded), retrying retryable failures with backoff.
+//! The worker: hands pending rows to the [`AlertProcessor`] (alerts) or the
+//! [`SyncEngine`] (webhook sync events), one lane (an alert's dedup key, a sync event's
+//! key) at a time in arrival order, several keys at once (bounded), retrying retryable failures with backoff.
 //!
 //! Rows reach it from the writer right after their commit, and from the queue file (at
 //! start, and whenever more rows are pending than it keeps in memory). Each key has a lane
@@ -14,7 +15,8 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use itsm_core::{Clock, Result};
+use itsm_core::{Clock, Error, ErrorKind, Result};
+use itsm_incident::{SyncEngine, SyncOutcome};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{Id, JoinSet};
 use tokio::time::Instant;
@@ -22,7 +24,7 @@ use tokio::time::Instant;
 use super::config::RetryConfig;
 use super::metrics::Metrics;
 use super::processor::AlertProcessor;
-use super::queue::{self, RowState};
+use super::queue::{self, QueueItem, RowState};
 use super::writer::{Op, Queued};
 
 /// Rows the worker keeps in memory at most; beyond that they wait in the file.
@@ -32,6 +34,8 @@ const MEMORY_ROWS: usize = 20_000;
 #[derive(Debug)]
 pub(crate) struct Worker {
     pub(crate) processor: Arc<dyn AlertProcessor>,
+    /// Applies webhook sync events; without one they fail as dead letters.
+    pub(crate) sync: Option<Arc<SyncEngine>>,
     pub(crate) writer: Sender<Op>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -140,7 +144,8 @@ impl Worker {
             .into_iter()
             .map(|row| Queued {
                 id: row.id,
-                alert: Arc::new(row.alert),
+                lane: row.dedup_key.into(),
+                item: Arc::new(row.item),
                 attempts: row.attempts,
                 next_attempt_at: row.next_attempt_at.filter(|at| *at > now_wall),
             })
@@ -162,10 +167,15 @@ impl Worker {
             };
             lane.busy = true;
             let processor = self.processor.clone();
-            let alert = head.alert.clone();
+            let sync = self.sync.clone();
+            let metrics = self.metrics.clone();
+            let item = head.item.clone();
             let handle = st.in_flight.spawn(async move {
                 let started = std::time::Instant::now();
-                let result = processor.process(&alert).await;
+                let result = match item.as_ref() {
+                    QueueItem::Alert(alert) => processor.process(alert).await,
+                    QueueItem::Sync(event) => apply_sync(sync.as_deref(), &metrics, event).await,
+                };
                 (result, started.elapsed())
             });
             st.keys_in_flight.insert(handle.id(), (key, head));
@@ -232,6 +242,33 @@ impl Worker {
     }
 }
 
+/// Applies one sync event; what the engine decided (applied, duplicate, stale, echo...)
+/// is counted in the metrics, and only an error fails the row.
+async fn apply_sync(
+    sync: Option<&SyncEngine>,
+    metrics: &Metrics,
+    event: &itsm_incident::SyncEvent,
+) -> Result<()> {
+    let Some(engine) = sync else {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "a webhook sync event is queued but this server has no sync engine; configure \
+             the paging platform and the ticketing system",
+        )
+        .with_retryable(false));
+    };
+    let outcome = engine.apply(event).await?;
+    metrics.sync_outcome(match outcome {
+        SyncOutcome::Applied => "applied",
+        SyncOutcome::Duplicate => "duplicate",
+        SyncOutcome::Stale => "stale",
+        SyncOutcome::Echo => "echo",
+        SyncOutcome::Unsupported(_) => "unsupported",
+        SyncOutcome::NoCounterpart => "no_counterpart",
+    });
+    Ok(())
+}
+
 /// Takes rows handed over by the writer (unless they wait in the file already).
 fn take(st: &mut State, rows: Vec<Queued>) {
     if st.backlog || st.in_memory + rows.len() > MEMORY_ROWS {
@@ -249,7 +286,7 @@ fn take_all(st: &mut State, rows: Vec<Queued>, now_wall: Option<time::OffsetDate
         }
         st.loaded_upto = row.id;
         st.in_memory += 1;
-        let key = row.alert.dedup_key.as_str().to_owned();
+        let key = row.lane.to_string();
         let delay = match (row.next_attempt_at, now_wall) {
             (Some(at), Some(now)) => Duration::try_from(at - now).ok(),
             _ => None,

@@ -4,6 +4,9 @@
 //! enqueuing caller once that transaction is committed. With `synchronous = FULL`,
 //! concurrent requests thereby share one WAL sync.
 //!
+//! A sync event whose delivery id is queued already is not inserted again (the webhook
+//! sender redelivered it): the caller is told how many rows were new.
+//!
 //! Besides the inbound alerts, the worker's state changes (done, retry, failed) go through
 //! the same thread, so there is a single writer and they are batched too.
 
@@ -13,19 +16,19 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 use itsm_audit::sqlite::connection::sql_error;
 use itsm_core::{Clock, Error, ErrorKind, Result};
-use itsm_incident::Alert;
 use rusqlite::{Connection, TransactionBehavior};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use super::queue::format_time;
+use super::queue::{QueueItem, format_time};
 
 /// The most operations applied in one group transaction.
 const MAX_GROUP_OPS: usize = 8192;
 /// Rows written after which the writer copies the log into the database.
 const CHECKPOINT_AFTER_ROWS: usize = 1_000;
 
-const INSERT: &str = "INSERT INTO alert_queue (dedup_key, body, received_at) VALUES (?1, ?2, ?3)";
+const INSERT: &str = "INSERT INTO alert_queue (dedup_key, body, received_at, kind, delivery_id) \
+                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 const DONE: &str =
     "UPDATE alert_queue SET state = 'done', next_attempt_at = NULL, updated_at = ?2 WHERE id = ?1";
 const RETRY: &str = "UPDATE alert_queue SET attempts = ?2, next_attempt_at = ?3, last_error = ?4, \
@@ -33,20 +36,34 @@ const RETRY: &str = "UPDATE alert_queue SET attempts = ?2, next_attempt_at = ?3,
 const FAIL: &str = "UPDATE alert_queue SET state = 'failed', attempts = ?2, next_attempt_at = NULL, \
                     last_error = ?3, updated_at = ?4 WHERE id = ?1";
 
-/// An accepted alert on its way into the queue.
+/// An accepted alert or sync event on its way into the queue.
 #[derive(Debug)]
 pub(crate) struct NewRow {
     /// Its JSON, as stored.
     pub(crate) body: String,
-    /// The alert (handed to the worker after the commit).
-    pub(crate) alert: Alert,
+    /// Its lane (see [`QueueItem::lane`]).
+    pub(crate) lane: String,
+    /// The item (handed to the worker after the commit).
+    pub(crate) item: QueueItem,
+}
+
+impl NewRow {
+    /// The row for `item`.
+    pub(crate) fn new(item: QueueItem) -> Result<NewRow> {
+        Ok(NewRow {
+            body: item.to_json()?,
+            lane: item.lane(),
+            item,
+        })
+    }
 }
 
 /// A committed pending row, as the worker holds it.
 #[derive(Debug, Clone)]
 pub(crate) struct Queued {
     pub(crate) id: i64,
-    pub(crate) alert: Arc<Alert>,
+    pub(crate) lane: Arc<str>,
+    pub(crate) item: Arc<QueueItem>,
     pub(crate) attempts: u32,
     pub(crate) next_attempt_at: Option<OffsetDateTime>,
 }
@@ -54,7 +71,7 @@ pub(crate) struct Queued {
 /// What the writer thread is asked to do.
 #[derive(Debug)]
 pub(crate) enum Op {
-    /// Insert one request's alerts; answer after the commit.
+    /// Insert one request's rows; answer (how many were new) after the commit.
     Enqueue {
         rows: Vec<NewRow>,
         reply: oneshot::Sender<Result<usize>>,
@@ -143,16 +160,19 @@ fn run(
                 let mut replies = Vec::new();
                 for op in ops {
                     if let Op::Enqueue { rows, reply } = op {
-                        let n = rows.len();
-                        since_checkpoint += n;
+                        let mut n = 0;
                         for (row, id) in rows.into_iter().zip(ids.by_ref()) {
+                            let Some(id) = id else { continue };
+                            n += 1;
                             handed.push(Queued {
                                 id,
-                                alert: Arc::new(row.alert),
+                                lane: row.lane.into(),
+                                item: Arc::new(row.item),
                                 attempts: 0,
                                 next_attempt_at: None,
                             });
                         }
+                        since_checkpoint += n;
                         replies.push((reply, n));
                     } else {
                         since_checkpoint += 1;
@@ -185,10 +205,15 @@ fn run(
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
 }
 
-/// Applies every operation in one transaction; returns the ids of the inserted rows, in
-/// order. A failure fails the whole group (nothing of it is kept, and every enqueuing
+/// Applies every operation in one transaction; returns the id of each row to insert, in
+/// order (`None` for a sync event already queued). A failure fails the whole group (nothing of it is kept, and every enqueuing
 /// caller is told, so the sender retries).
-fn commit_group(conn: &mut Connection, path: &Path, now: &str, ops: &[Op]) -> Result<Vec<i64>> {
+fn commit_group(
+    conn: &mut Connection,
+    path: &Path,
+    now: &str,
+    ops: &[Op],
+) -> Result<Vec<Option<i64>>> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| sql_error(path, e))?;
@@ -200,14 +225,16 @@ fn commit_group(conn: &mut Connection, path: &Path, now: &str, ops: &[Op]) -> Re
                 Op::Enqueue { rows, .. } => {
                     let mut insert = tx.prepare_cached(INSERT).map_err(sql)?;
                     for row in rows {
-                        insert
+                        let inserted = insert
                             .execute(rusqlite::params![
-                                row.alert.dedup_key.as_str(),
+                                row.lane,
                                 row.body,
-                                now
+                                now,
+                                row.item.kind(),
+                                row.item.delivery_id()
                             ])
                             .map_err(sql)?;
-                        ids.push(tx.last_insert_rowid());
+                        ids.push((inserted == 1).then(|| tx.last_insert_rowid()));
                     }
                 }
                 Op::Done { id } => {

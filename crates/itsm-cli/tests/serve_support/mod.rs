@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use itsm_cli::serve::{AlertProcessor, ServeConfig, Server, queue};
+use itsm_cli::serve::{AlertProcessor, ServeConfig, Server, ServerBuilder, queue};
 use itsm_core::Result;
 use itsm_incident::Alert;
 use tokio::sync::{Semaphore, oneshot};
@@ -67,6 +67,11 @@ pub(crate) async fn start(
     if let Some(p) = processor {
         builder = builder.processor(p);
     }
+    start_built(builder, queue).await
+}
+
+/// Binds and runs the server `builder` configures (its queue at `queue`).
+pub(crate) async fn start_built(builder: ServerBuilder, queue: PathBuf) -> Running {
     let server = builder.bind().await.expect("bind");
     let addr = server.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
