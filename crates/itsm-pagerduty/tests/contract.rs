@@ -64,18 +64,30 @@ async fn every_rest_operation_follows_the_rest_api_v2_spec() {
     let id = PageId::new("PT4KHLK").unwrap();
     let key = IdempotencyKey::new(EXAMPLE_KEY).unwrap();
 
-    let found = ok(&prism, "find_page_by_key", pager.find_page_by_key(&key).await);
+    let found = ok(
+        &prism,
+        "find_page_by_key",
+        pager.find_page_by_key(&key).await,
+    );
     assert!(found.is_some(), "the spec's example incident has the key");
     ok(&prism, "get_page", pager.get_page(&id).await);
     let policy = PageAssignment::EscalationPolicy("PT20YPA".into());
-    ok(&prism, "reassign(policy)", pager.reassign(&id, &policy).await);
+    ok(
+        &prism,
+        "reassign(policy)",
+        pager.reassign(&id, &policy).await,
+    );
     let team = PageAssignment::Team(TeamId::new("payments").unwrap());
     ok(&prism, "reassign(team)", pager.reassign(&id, &team).await);
     let people = PageAssignment::People(vec![
         Person::named("Earline").with_email("125.greenholt.earline@graham.name"),
         Person::named("Kyler").with_handle("PAM4FGS"),
     ]);
-    ok(&prism, "reassign(people)", pager.reassign(&id, &people).await);
+    ok(
+        &prism,
+        "reassign(people)",
+        pager.reassign(&id, &people).await,
+    );
     ok(
         &prism,
         "set_priority",
@@ -102,7 +114,9 @@ async fn every_rest_operation_follows_the_rest_api_v2_spec() {
     ok(
         &prism,
         "request_responders",
-        pager.request_responders(&id, &responders_key, &request).await,
+        pager
+            .request_responders(&id, &responders_key, &request)
+            .await,
     );
     for query in [
         OnCallQuery::Everyone,
@@ -135,12 +149,16 @@ async fn every_rest_operation_follows_the_rest_api_v2_spec() {
     ok(
         &prism,
         "list_pages",
-        pager.list_pages(&filter, &ListRequest::with_limit(10)).await,
+        pager
+            .list_pages(&filter, &ListRequest::with_limit(10))
+            .await,
     );
     ok(
         &prism,
         "post_status_update",
-        pager.post_status_update(&id, "The server fire is spreading.").await,
+        pager
+            .post_status_update(&id, "The server fire is spreading.")
+            .await,
     );
     ok(
         &prism,

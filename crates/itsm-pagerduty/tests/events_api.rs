@@ -70,7 +70,10 @@ async fn trigger_sends_the_documented_event_and_returns_the_incident() {
     assert_eq!(page.status, PageStatus::Triggered);
     let sent = received(&server, "/v2/enqueue").await;
     assert_eq!(sent.len(), 1);
-    assert!(sent[0].headers.get("authorization").is_none(), "no REST token on events");
+    assert!(
+        sent[0].headers.get("authorization").is_none(),
+        "no REST token on events"
+    );
     let mut body = body(&sent[0]);
     let timestamp = body["payload"]
         .as_object_mut()
@@ -188,7 +191,11 @@ async fn events_429_and_5xx_are_retried_until_taken() {
     let page = adapter(&server).trigger(&key(), &new_page()).await.unwrap();
     assert_eq!(page.id.unwrap().as_str(), "PT4KHLK");
     let sent = received(&server, "/v2/enqueue").await;
-    assert_eq!(sent.len(), 3, "429, then 500 (idempotent: retried), then 202");
+    assert_eq!(
+        sent.len(),
+        3,
+        "429, then 500 (idempotent: retried), then 202"
+    );
     assert!(sent.iter().all(|r| body(r)["dedup_key"] == EXAMPLE_KEY));
 }
 
@@ -276,7 +283,9 @@ async fn resolve_sends_the_event_and_a_resolved_page_is_left_alone() {
 async fn acknowledge_or_resolve_of_an_unknown_key_is_not_found() {
     let server = MockServer::start().await;
     rest("GET", "/incidents")
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"incidents": [], "more": false})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"incidents": [], "more": false})),
+        )
         .mount(&server)
         .await;
     let pager = adapter(&server);

@@ -32,7 +32,11 @@ async fn find_page_by_key_filters_by_incident_key() {
         .mount(&server)
         .await;
     let key = IdempotencyKey::new(EXAMPLE_KEY).unwrap();
-    let page = adapter(&server).find_page_by_key(&key).await.unwrap().unwrap();
+    let page = adapter(&server)
+        .find_page_by_key(&key)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(page.id.unwrap().as_str(), "PT4KHLK");
     assert_eq!(page.status, PageStatus::Resolved);
     // An incident whose key differs (a sender that ignores the filter) is not taken.
@@ -92,7 +96,10 @@ async fn reassign_to_an_escalation_policy_or_a_team_s_policy() {
         .unwrap();
     assert_eq!(page.assignees[0].name, "Earline Greenholt");
     pager
-        .reassign(&id(), &PageAssignment::Team(TeamId::new("payments").unwrap()))
+        .reassign(
+            &id(),
+            &PageAssignment::Team(TeamId::new("payments").unwrap()),
+        )
         .await
         .unwrap();
     let err = pager
@@ -155,7 +162,10 @@ async fn set_priority_uses_the_id_of_the_priority_named_so() {
         .expect(1)
         .mount(&server)
         .await;
-    let page = adapter(&server).set_priority(&id(), Priority::P2).await.unwrap();
+    let page = adapter(&server)
+        .set_priority(&id(), Priority::P2)
+        .await
+        .unwrap();
     assert_eq!(page.priority, Some(Priority::P2));
 }
 
@@ -289,7 +299,10 @@ async fn on_call_filters_by_policy_and_reads_every_field() {
     assert_eq!(shift.person.name, "Tim Wright");
     assert_eq!(shift.person.handle.as_deref(), Some("PT23IWX"));
     assert_eq!(shift.level, 2);
-    assert_eq!(shift.schedule.as_deref(), Some("Daily Engineering Rotation"));
+    assert_eq!(
+        shift.schedule.as_deref(),
+        Some("Daily Engineering Rotation")
+    );
     assert_eq!(shift.team, None, "PT20YPA is no configured team's policy");
     assert!(shift.start.is_some() && shift.end.is_some());
     pager
@@ -373,7 +386,9 @@ async fn list_pages_follows_offset_pagination() {
 async fn status_updates_and_services() {
     let server = MockServer::start().await;
     rest_write("POST", "/incidents/PT4KHLK/status_updates")
-        .and(body_json(json!({ "message": "The server fire is spreading." })))
+        .and(body_json(
+            json!({ "message": "The server fire is spreading." }),
+        ))
         .respond_with(ok(fixture("status-update.json")))
         .expect(1)
         .mount(&server)

@@ -73,7 +73,10 @@ fn incident_events_map_to_sync_changes() {
     let incident = fixture("data-incident.json");
     let cases = [
         ("incident.acknowledged", Some(SyncChange::Acknowledged)),
-        ("incident.resolved", Some(SyncChange::Resolved { notes: None })),
+        (
+            "incident.resolved",
+            Some(SyncChange::Resolved { notes: None }),
+        ),
         (
             "incident.reassigned",
             Some(SyncChange::Reassigned {
@@ -171,9 +174,7 @@ fn rotated_secrets_and_several_signatures_are_accepted() {
     let header = format!("{},{}", sign("some-other-secret", &body), sign(NEW, &body));
     source().verify(&signed(&header), &body).unwrap();
     // We still know the old one, PagerDuty signs with the old only.
-    source()
-        .verify(&signed(&sign(OLD, &body)), &body)
-        .unwrap();
+    source().verify(&signed(&sign(OLD, &body)), &body).unwrap();
     // Spaces after commas and upper-case hex are tolerated.
     let upper = sign(NEW, &body).to_uppercase().replace("V1=", "v1=");
     let header = format!("v1=00, {upper}");
@@ -237,7 +238,10 @@ fn malformed_bodies_are_rejected_without_panicking() {
     let err = source.parse(&WebhookHeaders::new(), &body).unwrap_err();
     assert!(err.reason().contains("occurred_at"), "{err}");
     // Wrong types where strings are expected are tolerated (no event), not a panic.
-    let body = envelope("incident.acknowledged", json!({ "incident_key": 7, "priority": [] }));
+    let body = envelope(
+        "incident.acknowledged",
+        json!({ "incident_key": 7, "priority": [] }),
+    );
     assert!(
         source
             .parse(&WebhookHeaders::new(), &body)

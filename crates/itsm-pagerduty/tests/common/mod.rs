@@ -62,7 +62,10 @@ pub(crate) fn rest(http_method: &str, rest_path: &str) -> MockBuilder {
     Mock::given(method(http_method))
         .and(path(rest_path))
         .and(header("Accept", ACCEPT))
-        .and(header("Authorization", format!("Token token={TOKEN}").as_str()))
+        .and(header(
+            "Authorization",
+            format!("Token token={TOKEN}").as_str(),
+        ))
 }
 
 /// A REST write: also `From`.

@@ -24,17 +24,17 @@ fn text<'a>(body: &'a Value, path: &[&str]) -> Option<&'a str> {
     at.as_str().filter(|s| !s.trim().is_empty())
 }
 
-fn parse(body: &[u8]) -> Result<Value, Response> {
+fn parse(body: &[u8]) -> Result<Value, Box<Response>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v) if v.is_object() => Ok(v),
-        _ => Err(answer(
+        _ => Err(Box::new(answer(
             StatusCode::BAD_REQUEST,
             json!({
                 "status": "Unrecognized object",
                 "message": "Event object format is unrecognized",
                 "errors": ["JSON parse error"]
             }),
-        )),
+        ))),
     }
 }
 
@@ -42,7 +42,7 @@ fn parse(body: &[u8]) -> Result<Value, Response> {
 pub(crate) async fn enqueue(State(sim): State<PagerDutySim>, body: Bytes) -> Response {
     let event = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if text(&event, &["routing_key"]).is_none() {
         return invalid(&["'routing_key' is missing or blank"]);
@@ -108,7 +108,7 @@ pub(crate) async fn enqueue(State(sim): State<PagerDutySim>, body: Bytes) -> Res
 pub(crate) async fn change(State(sim): State<PagerDutySim>, body: Bytes) -> Response {
     let event = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if text(&event, &["routing_key"]).is_none() {
         return invalid(&["'routing_key' is missing or blank"]);

@@ -199,7 +199,10 @@ impl PagerDutySim {
         Router::new()
             .route("/v2/enqueue", post(events::enqueue))
             .route("/v2/change/enqueue", post(events::change))
-            .route("/incidents", get(rest::list_incidents).post(rest::create_incident))
+            .route(
+                "/incidents",
+                get(rest::list_incidents).post(rest::create_incident),
+            )
             .route(
                 "/incidents/{id}",
                 get(rest::get_incident).put(rest::update_incident),
@@ -227,7 +230,12 @@ pub(crate) fn answer(status: StatusCode, body: Value) -> Response {
 }
 
 /// PagerDuty's REST error body.
-pub(crate) fn rest_error(status: StatusCode, code: u32, message: &str, errors: &[&str]) -> Response {
+pub(crate) fn rest_error(
+    status: StatusCode,
+    code: u32,
+    message: &str,
+    errors: &[&str],
+) -> Response {
     answer(
         status,
         json!({ "error": { "message": message, "code": code, "errors": errors } }),

@@ -8,8 +8,8 @@ use itsm_core::url::form_urlencoded;
 use serde_json::{Value, json};
 
 use super::{
-    DEFAULT_ESCALATION_POLICY, Incident, PagerDutySim, SERVICE_ID, State as SimState, User,
-    answer, now, reference, rest_error,
+    DEFAULT_ESCALATION_POLICY, Incident, PagerDutySim, SERVICE_ID, State as SimState, User, answer,
+    now, reference, rest_error,
 };
 
 fn not_found() -> Response {
@@ -26,7 +26,7 @@ fn invalid(message: &str) -> Response {
 }
 
 /// Checks `Authorization: Token token=...` (and the configured token, if any).
-fn authorize(sim: &PagerDutySim, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(sim: &PagerDutySim, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -39,23 +39,25 @@ fn authorize(sim: &PagerDutySim, headers: &HeaderMap) -> Result<(), Response> {
     if ok {
         Ok(())
     } else {
-        Err(rest_error(
+        Err(Box::new(rest_error(
             StatusCode::UNAUTHORIZED,
             2006,
             "Authentication failed",
             &[],
-        ))
+        )))
     }
 }
 
 /// Also requires the `From` header of writes.
-fn authorize_write(sim: &PagerDutySim, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize_write(sim: &PagerDutySim, headers: &HeaderMap) -> Result<(), Box<Response>> {
     authorize(sim, headers)?;
     let from = headers.get("from").and_then(|v| v.to_str().ok());
     if from.is_some_and(|f| f.contains('@')) {
         Ok(())
     } else {
-        Err(invalid("The From header must be the email of a valid user"))
+        Err(Box::new(invalid(
+            "The From header must be the email of a valid user",
+        )))
     }
 }
 
@@ -75,11 +77,11 @@ fn one<'a>(q: &'a [(String, String)], name: &'a str) -> Option<&'a str> {
     all(q, name).next()
 }
 
-fn body_json(body: &[u8]) -> Result<Value, Response> {
+fn body_json(body: &[u8]) -> Result<Value, Box<Response>> {
     serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object)
-        .ok_or_else(|| invalid("The request body is not a JSON object"))
+        .ok_or_else(|| Box::new(invalid("The request body is not a JSON object")))
 }
 
 fn paged(q: &[(String, String)], field: &str, items: Vec<Value>) -> Response {
@@ -142,7 +144,7 @@ pub(crate) async fn list_incidents(
     RawQuery(raw): RawQuery,
 ) -> Response {
     if let Err(r) = authorize(&sim, &headers) {
-        return r;
+        return *r;
     }
     let q = query(raw);
     let key = one(&q, "incident_key");
@@ -167,11 +169,11 @@ pub(crate) async fn create_incident(
     body: Bytes,
 ) -> Response {
     if let Err(r) = authorize_write(&sim, &headers) {
-        return r;
+        return *r;
     }
     let body = match body_json(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let inc = &body["incident"];
     let (Some(title), Some(service)) = (inc["title"].as_str(), inc["service"]["id"].as_str())
@@ -227,7 +229,7 @@ pub(crate) async fn get_incident(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = authorize(&sim, &headers) {
-        return r;
+        return *r;
     }
     let state = sim.lock();
     match state.incidents.iter().find(|i| i.id == id) {
@@ -244,11 +246,11 @@ pub(crate) async fn update_incident(
     body: Bytes,
 ) -> Response {
     if let Err(r) = authorize_write(&sim, &headers) {
-        return r;
+        return *r;
     }
     let body = match body_json(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let change = &body["incident"];
     let mut state = sim.lock();
@@ -284,7 +286,12 @@ pub(crate) async fn update_incident(
         Some("resolved") => state.incidents[at].status = "resolved",
         Some("triggered") => state.incidents[at].status = "triggered",
         Some(_) => {
-            return rest_error(StatusCode::BAD_REQUEST, 1003, "Invalid Status Provided", &[]);
+            return rest_error(
+                StatusCode::BAD_REQUEST,
+                1003,
+                "Invalid Status Provided",
+                &[],
+            );
         }
         None => {}
     }
@@ -299,7 +306,7 @@ pub(crate) async fn list_notes(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = authorize(&sim, &headers) {
-        return r;
+        return *r;
     }
     match sim.lock().incidents.iter().find(|i| i.id == id) {
         Some(i) => answer(StatusCode::OK, json!({ "notes": i.notes })),
@@ -315,11 +322,11 @@ pub(crate) async fn create_note(
     body: Bytes,
 ) -> Response {
     if let Err(r) = authorize_write(&sim, &headers) {
-        return r;
+        return *r;
     }
     let body = match body_json(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(content) = body["note"]["content"].as_str() else {
         return invalid("note.content is required");
@@ -348,11 +355,11 @@ pub(crate) async fn responder_request(
     body: Bytes,
 ) -> Response {
     if let Err(r) = authorize(&sim, &headers) {
-        return r;
+        return *r;
     }
     let body = match body_json(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (Some(requester), Some(message), Some(targets)) = (
         body["requester_id"].as_str(),
@@ -391,11 +398,11 @@ pub(crate) async fn status_update(
     body: Bytes,
 ) -> Response {
     if let Err(r) = authorize_write(&sim, &headers) {
-        return r;
+        return *r;
     }
     let body = match body_json(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(message) = body["message"].as_str() else {
         return invalid("message is required");
@@ -417,7 +424,7 @@ pub(crate) async fn priorities(
     RawQuery(raw): RawQuery,
 ) -> Response {
     if let Err(r) = authorize(&sim, &headers) {
-        return r;
+        return *r;
     }
     let mut list: Vec<(String, String)> = sim.lock().priorities.clone().into_iter().collect();
     list.sort_by(|a, b| a.1.cmp(&b.1));
@@ -440,7 +447,7 @@ pub(crate) async fn users(
     RawQuery(raw): RawQuery,
 ) -> Response {
     if let Err(r) = authorize(&sim, &headers) {
-        return r;
+        return *r;
     }
     let q = query(raw);
     let needle = one(&q, "query").unwrap_or_default().trim().to_lowercase();
@@ -474,7 +481,7 @@ pub(crate) async fn oncalls(
     RawQuery(raw): RawQuery,
 ) -> Response {
     if let Err(r) = authorize(&sim, &headers) {
-        return r;
+        return *r;
     }
     let q = query(raw);
     let policies: Vec<&str> = all(&q, "escalation_policy_ids[]").collect();
@@ -513,7 +520,7 @@ pub(crate) async fn services(
     RawQuery(raw): RawQuery,
 ) -> Response {
     if let Err(r) = authorize(&sim, &headers) {
-        return r;
+        return *r;
     }
     let items = vec![json!({
         "id": SERVICE_ID,
