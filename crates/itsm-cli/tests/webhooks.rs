@@ -74,7 +74,8 @@ impl WebhookSource for TestVendor {
             events: vec![SyncEvent {
                 delivery_id: body.id,
                 side: Side::Paging,
-                key,
+                key: Some(key),
+                page: None,
                 occurred_at: time::OffsetDateTime::now_utc(),
                 actor: Some("Ana".into()),
                 change,

@@ -58,7 +58,8 @@ fn event(id: &str, side: Side, at: OffsetDateTime, change: SyncChange) -> SyncEv
     SyncEvent {
         delivery_id: id.to_owned(),
         side,
-        key: IdempotencyKey::new(KEY).unwrap(),
+        key: Some(IdempotencyKey::new(KEY).unwrap()),
+        page: None,
         occurred_at: at,
         actor: Some("alice".to_owned()),
         change,
@@ -297,13 +298,56 @@ async fn a_failed_apply_is_not_marked_seen_so_redelivery_retries_it() {
 async fn an_event_without_a_counterpart_record_says_so() {
     let r = rig().await;
     let mut n = event("d1", Side::Ticketing, T0, note("x"));
-    n.key = IdempotencyKey::new("ticket-only").unwrap();
+    n.key = Some(IdempotencyKey::new("ticket-only").unwrap());
     assert_eq!(
         r.engine.apply(&n).await.unwrap(),
         SyncOutcome::NoCounterpart
     );
     let mut empty = event(" ", Side::Ticketing, T0, note("x"));
-    empty.key = IdempotencyKey::new(KEY).unwrap();
+    empty.key = Some(IdempotencyKey::new(KEY).unwrap());
     let err = r.engine.apply(&empty).await.unwrap_err();
     assert!(err.to_string().contains("delivery_id"), "{err}");
+}
+
+#[tokio::test]
+async fn an_event_naming_only_the_page_is_applied_under_the_page_key() {
+    let r = rig().await;
+    let page_id = r
+        .world
+        .pager
+        .only()
+        .page
+        .id
+        .expect("the fake pager gives ids");
+    let mut by_page = event("d1", Side::Paging, T0, note("restarted the pod"));
+    by_page.key = None;
+    by_page.page = Some(page_id);
+    assert_eq!(
+        r.engine.apply(&by_page).await.unwrap(),
+        SyncOutcome::Applied
+    );
+    assert_eq!(r.world.pager.calls.count("get_page"), 1);
+    let notes = r.world.ticketing.notes();
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].2.text.starts_with("restarted the pod"),
+        "{notes:?}"
+    );
+
+    let mut unknown = event("d2", Side::Paging, T0, SyncChange::Acknowledged);
+    unknown.key = None;
+    unknown.page = Some(itsm_incident::PageId::new("PNOSUCH").unwrap());
+    assert_eq!(
+        r.engine.apply(&unknown).await.unwrap(),
+        SyncOutcome::NoCounterpart
+    );
+    assert_eq!(r.world.ticketing.only().state, IncidentState::New);
+
+    let mut neither = event("d3", Side::Paging, T0, SyncChange::Acknowledged);
+    neither.key = None;
+    let err = r.engine.apply(&neither).await.unwrap_err();
+    assert!(
+        err.to_string().contains("names neither a key nor a page"),
+        "{err}"
+    );
 }

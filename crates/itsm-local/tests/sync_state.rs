@@ -30,7 +30,8 @@ fn event(id: &str, side: Side, at: time::OffsetDateTime, change: SyncChange) -> 
     SyncEvent {
         delivery_id: id.to_owned(),
         side,
-        key: common::key("alert-1"),
+        key: Some(common::key("alert-1")),
+        page: None,
         occurred_at: at,
         actor: Some("ana".to_owned()),
         change,

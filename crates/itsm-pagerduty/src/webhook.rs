@@ -10,12 +10,11 @@
 //! | `incident.resolved` | `Resolved` |
 //! | other `incident.*`, `service.*`, anything else | none (accepted, ignored) |
 //!
-//! The [`SyncEvent::key`] is the incident's `incident_key`, which is our dedup key. A
-//! payload without one gives no event: incidents opened in PagerDuty's UI have none, and
-//! **`incident.annotated` payloads carry an `incident_note` whose `incident` reference has
-//! no key**, so notes written in PagerDuty reach the ticket only when PagerDuty includes
-//! `incident_key` in that reference (the source reads it there too). The source is pure (no
-//! I/O), so it cannot look the key up.
+//! The [`SyncEvent::key`] is the incident's `incident_key`, which is our dedup key. When
+//! the payload has none (an `incident.annotated` payload carries an `incident_note` whose
+//! `incident` reference names only the incident id), the event names the page instead
+//! ([`SyncEvent::page`]: the incident id) and the sync engine reads the key from the page
+//! when it applies the event. A payload with neither gives no event.
 
 use std::fmt;
 
@@ -24,7 +23,7 @@ use itsm_http::{SecretString, verify_hmac_sha256_hex};
 use itsm_incident::inbound::webhook::{
     WebhookDelivery, WebhookHeaders, WebhookRejection, WebhookSource,
 };
-use itsm_incident::{Note, Side, SyncChange, SyncEvent};
+use itsm_incident::{Note, PageId, Side, SyncChange, SyncEvent};
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -203,13 +202,17 @@ impl WebhookSource for PagerDutyWebhooks {
         let key = str_at(&data, &["incident_key"])
             .or_else(|| str_at(&data, &["incident", "incident_key"]))
             .and_then(|k| IdempotencyKey::new(k).ok());
-        let Some(key) = key else {
+        let page = match key {
+            Some(_) => None,
+            None => incident_id(&data),
+        };
+        if key.is_none() && page.is_none() {
             tracing::debug!(
                 event_type,
-                "pagerduty webhook without incident_key: no sync event"
+                "pagerduty webhook names neither an incident_key nor an incident: no sync event"
             );
             return Ok(delivery);
-        };
+        }
         let occurred_at = event
             .occurred_at
             .as_deref()
@@ -219,6 +222,7 @@ impl WebhookSource for PagerDutyWebhooks {
             delivery_id,
             side: Side::Paging,
             key,
+            page,
             occurred_at,
             actor: event
                 .agent
@@ -229,4 +233,14 @@ impl WebhookSource for PagerDutyWebhooks {
         });
         Ok(delivery)
     }
+}
+
+/// The PagerDuty incident the event is about: `data.id` when `data` is the incident, else
+/// the `data.incident` reference's id (notes, responders, status updates).
+fn incident_id(data: &Value) -> Option<PageId> {
+    let id = match str_at(data, &["type"]) {
+        Some("incident") => str_at(data, &["id"]),
+        _ => str_at(data, &["incident", "id"]),
+    };
+    id.and_then(|id| PageId::new(id).ok())
 }

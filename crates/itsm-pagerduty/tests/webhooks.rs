@@ -54,8 +54,9 @@ fn the_documented_priority_updated_payload_becomes_a_priority_change() {
     assert_eq!(event.side, Side::Paging);
     assert_eq!(
         event.key,
-        IdempotencyKey::new("d3640fbd41094207a1c11e58e46b1662").unwrap()
+        Some(IdempotencyKey::new("d3640fbd41094207a1c11e58e46b1662").unwrap())
     );
+    assert_eq!(event.page, None, "the key is enough");
     assert_eq!(event.occurred_at, datetime!(2020-10-02 18:45:22.169 UTC));
     assert_eq!(event.actor.as_deref(), Some("Tenex Engineer"));
     assert_eq!(
@@ -117,13 +118,19 @@ fn reassignment_to_an_unmapped_policy_and_unknown_priorities_give_no_event() {
 }
 
 #[test]
-fn notes_are_synced_only_when_the_incident_key_is_in_the_payload() {
-    // The documented incident_note references the incident without its key: no event.
+fn notes_name_the_incident_when_the_payload_has_no_key() {
+    // The documented incident_note references the incident without its key: the event
+    // names the page, whose key the sync engine reads.
     let note = fixture("data-incident_note.json");
     let body = envelope("incident.annotated", note.clone());
     let delivery = source().parse(&WebhookHeaders::new(), &body).unwrap();
     assert_eq!(delivery.delivery_id, "5ac64822-4adc-4fda-ade0-410becf0de4f");
-    assert!(delivery.events.is_empty());
+    assert_eq!(delivery.events.len(), 1, "{delivery:?}");
+    assert_eq!(delivery.events[0].key, None);
+    assert_eq!(
+        delivery.events[0].page.as_ref().map(|p| p.as_str()),
+        Some("PGR0VU2")
+    );
 
     let mut keyed = note;
     keyed["incident"]["incident_key"] = json!("d3640fbd41094207a1c11e58e46b1662");
@@ -137,9 +144,24 @@ fn notes_are_synced_only_when_the_incident_key_is_in_the_payload() {
 }
 
 #[test]
-fn incidents_without_a_key_and_service_events_give_no_event() {
+fn incidents_without_a_key_name_the_page_and_service_events_give_no_event() {
     let mut incident = fixture("data-incident.json");
     incident.as_object_mut().unwrap().remove("incident_key");
+    let id = incident["id"].as_str().unwrap().to_owned();
+    let body = envelope("incident.acknowledged", incident.clone());
+    let events = source()
+        .parse(&WebhookHeaders::new(), &body)
+        .unwrap()
+        .events;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].key, None);
+    assert_eq!(
+        events[0].page.as_ref().map(|p| p.as_str()),
+        Some(id.as_str())
+    );
+
+    // Neither a key nor an incident id: nothing to sync.
+    incident.as_object_mut().unwrap().remove("id");
     let body = envelope("incident.acknowledged", incident);
     assert!(
         source()

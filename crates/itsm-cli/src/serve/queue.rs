@@ -66,11 +66,16 @@ pub enum QueueItem {
 
 impl QueueItem {
     /// The lane it is processed in: items of one lane go one at a time, in arrival order
-    /// (an alert's dedup key; `sync:` and the shared key for sync events).
+    /// (an alert's dedup key; for sync events `sync:` and the shared key, or
+    /// `sync-page:` and the page id when the sender named only the page).
     pub fn lane(&self) -> String {
         match self {
             QueueItem::Alert(alert) => alert.dedup_key.as_str().to_owned(),
-            QueueItem::Sync(event) => format!("sync:{}", event.key.as_str()),
+            QueueItem::Sync(event) => match (&event.key, &event.page) {
+                (Some(key), _) => format!("sync:{}", key.as_str()),
+                (None, Some(page)) => format!("sync-page:{page}"),
+                (None, None) => format!("sync-delivery:{}", event.delivery_id),
+            },
         }
     }
 

@@ -24,7 +24,7 @@ pub use store::MockSyncStateStore;
 pub use store::{FieldMark, MemorySyncStore, OwnWrite, SyncField, SyncStateStore};
 
 use crate::model::{
-    Assignment, IncidentState, Note, PageAssignment, PageStatus, Priority, Resolution,
+    Assignment, IncidentState, Note, PageAssignment, PageId, PageStatus, Priority, Resolution,
 };
 use crate::system::{IncidentSystem, Pager, capability};
 
@@ -125,8 +125,14 @@ pub struct SyncEvent {
     pub delivery_id: String,
     /// Where it happened.
     pub side: Side,
-    /// The alert key both records share.
-    pub key: IdempotencyKey,
+    /// The alert key both records share, when the sender names it.
+    #[serde(default)]
+    pub key: Option<IdempotencyKey>,
+    /// The page the event is about, for senders that name the paging platform's record
+    /// but not the key (a PagerDuty note names only the incident id): the engine reads the
+    /// key from the page. One of `key` and `page` is needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageId>,
     /// When it happened on that side.
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
@@ -173,6 +179,12 @@ impl Default for SyncSettings {
             resolution_code: "Resolved on the paging platform".to_owned(),
         }
     }
+}
+
+/// An event with its key resolved.
+struct Keyed<'a> {
+    event: &'a SyncEvent,
+    key: IdempotencyKey,
 }
 
 /// What applying a change to the other side did.
@@ -222,20 +234,42 @@ impl SyncEngine {
         if self.store.is_seen(&event.delivery_id).await? {
             return Ok(SyncOutcome::Duplicate);
         }
-        let outcome = self.decide(event).await?;
+        let outcome = match self.key_of(event).await? {
+            Some(key) => self.decide(&Keyed { event, key }).await?,
+            None => SyncOutcome::NoCounterpart,
+        };
         self.store
             .mark_seen(&event.delivery_id, self.clock.now())
             .await?;
         Ok(outcome)
     }
 
-    async fn decide(&self, event: &SyncEvent) -> Result<SyncOutcome> {
-        if self.is_echo(event).await? {
+    /// The event's key: given, or read from the page it names (`None`: no such page).
+    async fn key_of(&self, event: &SyncEvent) -> Result<Option<IdempotencyKey>> {
+        if let Some(key) = &event.key {
+            return Ok(Some(key.clone()));
+        }
+        let Some(page) = &event.page else {
+            return Err(Error::invalid_input(format!(
+                "sync event {} names neither a key nor a page; set one of them",
+                event.delivery_id
+            )));
+        };
+        match self.pager.get_page(page).await {
+            Ok(found) => Ok(Some(found.key)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn decide(&self, keyed: &Keyed<'_>) -> Result<SyncOutcome> {
+        let Keyed { event, key } = keyed;
+        if self.is_echo(keyed).await? {
             return Ok(SyncOutcome::Echo);
         }
         let field = event.change.field();
         if let Some(field) = field
-            && let Some(mark) = self.store.last_applied(&event.key, field).await?
+            && let Some(mark) = self.store.last_applied(key, field).await?
             && (event.occurred_at < mark.occurred_at
                 || (field == SyncField::State && mark.value == RESOLVED))
         {
@@ -255,15 +289,15 @@ impl SyncEngine {
         let written = self.written_change(event);
         let write = OwnWrite {
             side: target,
-            key: event.key.clone(),
+            key: key.clone(),
             fingerprint: written.fingerprint(),
             at: self.clock.now(),
         };
         // Recorded before writing: the echo may arrive before the write call returns.
         self.store.record_write(&write).await?;
         let effect = match target {
-            Side::Ticketing => self.apply_to_ticketing(event, &written).await,
-            Side::Paging => self.apply_to_paging(event, &written).await,
+            Side::Ticketing => self.apply_to_ticketing(keyed, &written).await,
+            Side::Paging => self.apply_to_paging(keyed, &written).await,
         };
         let effect = match effect {
             Ok(Effect::Applied) => Effect::Applied,
@@ -284,9 +318,7 @@ impl SyncEngine {
                         occurred_at: event.occurred_at,
                         value: event.change.value(),
                     };
-                    self.store
-                        .set_last_applied(&event.key, field, &mark)
-                        .await?;
+                    self.store.set_last_applied(key, field, &mark).await?;
                 }
                 SyncOutcome::Applied
             }
@@ -302,7 +334,8 @@ impl SyncEngine {
             .map(|_| ())
     }
 
-    async fn is_echo(&self, event: &SyncEvent) -> Result<bool> {
+    async fn is_echo(&self, keyed: &Keyed<'_>) -> Result<bool> {
+        let Keyed { event, key } = keyed;
         if event.actor.as_deref().is_some_and(|a| {
             a.trim()
                 .eq_ignore_ascii_case(&self.settings.integration_user)
@@ -315,7 +348,7 @@ impl SyncEngine {
             return Ok(true);
         }
         self.store
-            .take_write(event.side, &event.key, &event.change.fingerprint())
+            .take_write(event.side, key, &event.change.fingerprint())
             .await
     }
 
@@ -350,8 +383,9 @@ impl SyncEngine {
         IdempotencyKey::new(format!("sync/{}", event.delivery_id))
     }
 
-    async fn apply_to_ticketing(&self, event: &SyncEvent, change: &SyncChange) -> Result<Effect> {
-        let Some(incident) = self.incidents.find_incident_by_key(&event.key).await? else {
+    async fn apply_to_ticketing(&self, keyed: &Keyed<'_>, change: &SyncChange) -> Result<Effect> {
+        let Keyed { event, key } = keyed;
+        let Some(incident) = self.incidents.find_incident_by_key(key).await? else {
             return Ok(Effect::NoCounterpart);
         };
         let id = &incident.id;
@@ -395,9 +429,9 @@ impl SyncEngine {
         Ok(Effect::Applied)
     }
 
-    async fn apply_to_paging(&self, event: &SyncEvent, change: &SyncChange) -> Result<Effect> {
-        let page = self.pager.find_page_by_key(&event.key).await?;
-        let key = &event.key;
+    async fn apply_to_paging(&self, keyed: &Keyed<'_>, change: &SyncChange) -> Result<Effect> {
+        let Keyed { event, key } = keyed;
+        let page = self.pager.find_page_by_key(key).await?;
         let result = match change {
             SyncChange::Acknowledged | SyncChange::Resolved { .. }
                 if page
