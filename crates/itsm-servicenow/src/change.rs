@@ -63,7 +63,9 @@ impl ServiceNow {
                     .filter_map(|v| match v {
                         Value::String(s) => Some(s.clone()),
                         Value::Number(n) => Some(n.to_string()),
-                        Value::Object(o) => o.get("value").and_then(Value::as_str).map(str::to_owned),
+                        Value::Object(o) => {
+                            o.get("value").and_then(Value::as_str).map(str::to_owned)
+                        }
                         _ => None,
                     })
                     .collect()
@@ -101,7 +103,10 @@ impl ServiceNow {
     async fn finish_emergency(&self, change: ChangeRequest) -> Result<ChangeRequest> {
         if change.kind != ChangeKind::Emergency
             || !self.config.change.approve_emergency
-            || matches!(change.approval, ApprovalState::Approved | ApprovalState::Rejected)
+            || matches!(
+                change.approval,
+                ApprovalState::Approved | ApprovalState::Rejected
+            )
             || change.state.is_terminal()
         {
             return Ok(change);
@@ -113,12 +118,21 @@ impl ServiceNow {
         };
         let comment = format!(
             "Emergency (break-glass) change approved at creation by itsm-rs{}; flagged for audit. Reasons: {reasons}",
-            if change.retroactive { ", raised retroactively" } else { "" }
+            if change.retroactive {
+                ", raised retroactively"
+            } else {
+                ""
+            }
         );
         self.approve_or_reject(&change.id, true, &comment).await
     }
 
-    async fn approve_or_reject(&self, id: &ChangeId, approve: bool, comment: &str) -> Result<ChangeRequest> {
+    async fn approve_or_reject(
+        &self,
+        id: &ChangeId,
+        approve: bool,
+        comment: &str,
+    ) -> Result<ChangeRequest> {
         let path = format!("{}/approvals", change_path(id.as_str()));
         let body = json!({
             "state": if approve { "approved" } else { "rejected" },
@@ -148,7 +162,12 @@ impl ServiceNow {
         let f = &self.config.fields;
         let mut terms = Vec::new();
         if let Some(service) = &filter.service {
-            terms.push(format!("{}.{}={}", f.service, f.service_name, query_value(service.as_str())));
+            terms.push(format!(
+                "{}.{}={}",
+                f.service,
+                f.service_name,
+                query_value(service.as_str())
+            ));
         }
         if let Some(version) = &filter.version {
             terms.push(format!("{}={}", f.version, query_value(version.as_str())));
@@ -254,8 +273,10 @@ impl ChangeSystem for ServiceNow {
 
     async fn create_change(&self, key: &IdempotencyKey, new: &NewChange) -> Result<ChangeRequest> {
         if new.summary.trim().is_empty() {
-            return Err(Error::invalid_input("a change needs a summary; say what is deployed")
-                .with_context("field", "summary"));
+            return Err(
+                Error::invalid_input("a change needs a summary; say what is deployed")
+                    .with_context("field", "summary"),
+            );
         }
         let path = match (new.kind, &new.template) {
             (ChangeKind::Standard, Some(template)) => {
@@ -321,12 +342,19 @@ impl ChangeSystem for ServiceNow {
             ApprovalState::NotRequested => {}
         }
         if change.state.is_terminal() {
-            return Err(conflict(format!("change {id} is {}; it cannot be submitted", change.state)));
+            return Err(conflict(format!(
+                "change {id} is {}; it cannot be submitted",
+                change.state
+            )));
         }
         let allowed = self.next_states(id).await?;
         let target = [ChangeState::Assess, ChangeState::Authorize]
             .into_iter()
-            .find(|s| allowed.iter().any(|c| c == self.config.change_states.code(*s)))
+            .find(|s| {
+                allowed
+                    .iter()
+                    .any(|c| c == self.config.change_states.code(*s))
+            })
             .ok_or_else(|| {
                 conflict(format!(
                     "ServiceNow offers no assess or authorize state for change {id} in state {}",
@@ -339,9 +367,14 @@ impl ChangeSystem for ServiceNow {
 
     async fn approvals(&self, id: &ChangeId) -> Result<Vec<Approval>> {
         self.change_record(id).await?;
-        let query = format!("sysapproval={}^ORDERBYsys_created_on", query_value(id.as_str()));
-        let req = Request::get(Self::table(&self.config.tables.approvals))
-            .query(&[("sysparm_query", query.as_str()), ("sysparm_display_value", "all")]);
+        let query = format!(
+            "sysapproval={}^ORDERBYsys_created_on",
+            query_value(id.as_str())
+        );
+        let req = Request::get(Self::table(&self.config.tables.approvals)).query(&[
+            ("sysparm_query", query.as_str()),
+            ("sysparm_display_value", "all"),
+        ]);
         let page = self.api.list(req, crate::api::MAX_LIMIT, 0).await?;
         Ok(page
             .items
@@ -368,10 +401,12 @@ impl ChangeSystem for ServiceNow {
                 "approval of change {id} was not requested; request it first"
             ))),
             (ApprovalState::Approved, true) | (ApprovalState::Rejected, false) => Ok(change),
-            (ApprovalState::Approved, false) | (ApprovalState::Rejected, true) => Err(conflict(format!(
-                "change {id} is already {}; the opposite decision cannot be recorded",
-                change.approval
-            ))),
+            (ApprovalState::Approved, false) | (ApprovalState::Rejected, true) => {
+                Err(conflict(format!(
+                    "change {id} is already {}; the opposite decision cannot be recorded",
+                    change.approval
+                )))
+            }
             (ApprovalState::Requested, approve) => {
                 let comment = match &decision.comment {
                     Some(c) => format!("{c} (by {})", decision.by),
@@ -393,7 +428,10 @@ impl ChangeSystem for ServiceNow {
             return Ok(change);
         }
         if change.state.is_terminal() {
-            return Err(conflict(format!("change {id} is {}; it cannot move to {to}", change.state)));
+            return Err(conflict(format!(
+                "change {id} is {}; it cannot move to {to}",
+                change.state
+            )));
         }
         self.move_change(&change, to).await
     }
@@ -429,16 +467,26 @@ impl ChangeSystem for ServiceNow {
             }
         }
         let mut body = Map::new();
-        put(&mut body, "state", self.config.change_states.code(ChangeState::Closed));
-        put(&mut body, "close_code", self.config.change_close_codes.value(closure.code));
+        put(
+            &mut body,
+            "state",
+            self.config.change_states.code(ChangeState::Closed),
+        );
+        put(
+            &mut body,
+            "close_code",
+            self.config.change_close_codes.value(closure.code),
+        );
         put(&mut body, "close_notes", closure.notes.clone());
         self.patch_change(&change, Value::Object(body)).await
     }
 
     async fn add_note(&self, id: &ChangeId, key: &IdempotencyKey, note: &str) -> Result<()> {
         if note.trim().is_empty() {
-            return Err(Error::invalid_input("a note must not be empty; write what happened")
-                .with_context("field", "note"));
+            return Err(
+                Error::invalid_input("a note must not be empty; write what happened")
+                    .with_context("field", "note"),
+            );
         }
         if self.journal_has(id.as_str(), "work_notes", key).await? {
             return Ok(());
@@ -461,9 +509,15 @@ impl ChangeSystem for ServiceNow {
                 .and_then(|r| r.value("s"))
                 .unwrap_or_default()
                 .to_ascii_lowercase();
-            let running = ["executing", "running", "in progress", "processing", "queued"]
-                .iter()
-                .any(|s| status.contains(s));
+            let running = [
+                "executing",
+                "running",
+                "in progress",
+                "processing",
+                "queued",
+            ]
+            .iter()
+            .any(|s| status.contains(s));
             if !running {
                 let list = result
                     .get("conflicts")

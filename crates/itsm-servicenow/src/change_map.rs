@@ -4,7 +4,9 @@ use itsm_change::{
     ApprovalState, ChangeId, ChangeKind, ChangeRequest, ChangeTemplate, Closure, Conflict,
     ConflictKind, NewChange, TemplateId, Window,
 };
-use itsm_core::{CommitId, Environment, ExternalRef, Person, PipelineRunId, Result, ServiceId, TeamId, Version};
+use itsm_core::{
+    CommitId, Environment, ExternalRef, Person, PipelineRunId, Result, ServiceId, TeamId, Version,
+};
 use serde_json::{Map, Value};
 
 use crate::SYSTEM;
@@ -37,7 +39,11 @@ pub(crate) fn kind_path(kind: ChangeKind) -> &'static str {
 
 impl ServiceNow {
     /// The fields of a new change, as the Change Management API takes them.
-    pub(crate) fn change_body(&self, key: &itsm_core::IdempotencyKey, new: &NewChange) -> Map<String, Value> {
+    pub(crate) fn change_body(
+        &self,
+        key: &itsm_core::IdempotencyKey,
+        new: &NewChange,
+    ) -> Map<String, Value> {
         let f = &self.config.fields;
         let mut body = Map::new();
         put(&mut body, "short_description", new.summary.clone());
@@ -65,7 +71,11 @@ impl ServiceNow {
             put(&mut body, "end_date", format_time(window.end));
         }
         if let Some(by) = &new.requested_by {
-            put(&mut body, "requested_by", by.handle.clone().unwrap_or_else(|| by.name.clone()));
+            put(
+                &mut body,
+                "requested_by",
+                by.handle.clone().unwrap_or_else(|| by.name.clone()),
+            );
         }
         if let Some(team) = &new.assignment_team {
             put(&mut body, "assignment_group", team.as_str());
@@ -77,7 +87,9 @@ impl ServiceNow {
     pub(crate) fn change_from(&self, r: &Record) -> Result<ChangeRequest> {
         let f = &self.config.fields;
         let what = "change request";
-        let sys_id = r.sys_id().ok_or_else(|| bad_record(what, "sys_id", "check the instance URL"))?;
+        let sys_id = r
+            .sys_id()
+            .ok_or_else(|| bad_record(what, "sys_id", "check the instance URL"))?;
         let id = ChangeId::new(&sys_id)?;
         let kind = match r.value("type").map(|t| t.to_ascii_lowercase()).as_deref() {
             Some("standard") => ChangeKind::Standard,
@@ -95,15 +107,28 @@ impl ServiceNow {
         let service = r
             .display(&f.service)
             .and_then(|s| ServiceId::new(s).ok())
-            .ok_or_else(|| bad_record(what, &f.service, "set the configuration item of the change"))?;
-        let version = r.value(&f.version).and_then(|v| Version::new(v).ok()).ok_or_else(|| {
-            bad_record(what, &f.version, "add the field to change_request or set [servicenow.fields] version")
-        })?;
+            .ok_or_else(|| {
+                bad_record(what, &f.service, "set the configuration item of the change")
+            })?;
+        let version = r
+            .value(&f.version)
+            .and_then(|v| Version::new(v).ok())
+            .ok_or_else(|| {
+                bad_record(
+                    what,
+                    &f.version,
+                    "add the field to change_request or set [servicenow.fields] version",
+                )
+            })?;
         let environment = r
             .value(&f.environment)
             .and_then(|v| Environment::new(v).ok())
             .ok_or_else(|| {
-                bad_record(what, &f.environment, "add the field to change_request or set [servicenow.fields] environment")
+                bad_record(
+                    what,
+                    &f.environment,
+                    "add the field to change_request or set [servicenow.fields] environment",
+                )
             })?;
         let window = match (r.time("start_date"), r.time("end_date")) {
             (Some(start), Some(end)) if start < end => Some(Window { start, end }),
@@ -135,9 +160,13 @@ impl ServiceNow {
                 .value(&f.commits)
                 .map(|c| c.split(',').filter_map(|c| CommitId::new(c).ok()).collect())
                 .unwrap_or_default(),
-            pipeline_run: r.value(&f.pipeline_run).and_then(|p| PipelineRunId::new(p).ok()),
+            pipeline_run: r
+                .value(&f.pipeline_run)
+                .and_then(|p| PipelineRunId::new(p).ok()),
             requested_by: r.display("requested_by").map(Person::named),
-            assignment_team: r.display("assignment_group").and_then(|t| TeamId::new(t).ok()),
+            assignment_team: r
+                .display("assignment_group")
+                .and_then(|t| TeamId::new(t).ok()),
             reasons: r
                 .text("justification")
                 .lines()
@@ -158,16 +187,26 @@ impl ServiceNow {
     /// the service field (not one of ours).
     pub(crate) fn template_from(&self, r: &Record) -> Result<Option<ChangeTemplate>> {
         let f = &self.config.fields;
-        let sys_id = r
-            .sys_id()
-            .ok_or_else(|| bad_record("standard change template", "sys_id", "check the instance URL"))?;
-        let Some(service) = r.display(&f.template_service).and_then(|s| ServiceId::new(s).ok())
+        let sys_id = r.sys_id().ok_or_else(|| {
+            bad_record(
+                "standard change template",
+                "sys_id",
+                "check the instance URL",
+            )
+        })?;
+        let Some(service) = r
+            .display(&f.template_service)
+            .and_then(|s| ServiceId::new(s).ok())
         else {
             return Ok(None);
         };
         let environments = r
             .value(&f.template_environments)
-            .map(|e| e.split(',').filter_map(|e| Environment::new(e).ok()).collect())
+            .map(|e| {
+                e.split(',')
+                    .filter_map(|e| Environment::new(e).ok())
+                    .collect()
+            })
             .unwrap_or_default();
         let owner = r
             .display("owner")

@@ -135,7 +135,8 @@ impl ServiceNow {
     /// The key read back from a record (`None` for a shortened long key).
     pub(crate) fn key_of(&self, record: &Record) -> Option<IdempotencyKey> {
         let value = record.value(&self.config.fields.correlation)?;
-        if value.len() == CORRELATION_MAX && value.as_bytes().get(CORRELATION_MAX - 17) == Some(&b'~')
+        if value.len() == CORRELATION_MAX
+            && value.as_bytes().get(CORRELATION_MAX - 17) == Some(&b'~')
         {
             return None;
         }

@@ -31,7 +31,6 @@ use itsm_change::{ChangeState, CloseCode};
 use itsm_core::{Error, ErrorKind, Result};
 use itsm_http::{Auth, HttpClient, RateLimit, RetryPolicy, SecretString, Timeouts};
 use itsm_incident::IncidentState;
-use itsm_specialist::RequestState;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer};
 use url::Url;
@@ -99,9 +98,6 @@ pub struct ServiceNowConfig {
     /// Changes: emergency approval.
     #[serde(default)]
     pub change: ChangeSettings,
-    /// The Service Catalog.
-    #[serde(default)]
-    pub catalog: CatalogSettings,
     /// Credentials the business rule's outbound REST message sends to `itsm serve`.
     #[serde(default)]
     pub webhook: WebhookConfig,
@@ -132,7 +128,6 @@ impl Default for ServiceNowConfig {
             incident_states: IncidentStates::default(),
             incident: IncidentSettings::default(),
             change: ChangeSettings::default(),
-            catalog: CatalogSettings::default(),
             webhook: WebhookConfig::default(),
         }
     }
@@ -158,7 +153,6 @@ impl fmt::Debug for ServiceNowConfig {
             .field("incident_states", &self.incident_states)
             .field("incident", &self.incident)
             .field("change", &self.change)
-            .field("catalog", &self.catalog)
             .field("webhook", &self.webhook)
             .finish()
     }
@@ -170,8 +164,6 @@ impl fmt::Debug for ServiceNowConfig {
 pub struct Tables {
     /// Incidents (`incident`).
     pub incident: String,
-    /// Requested items (`sc_req_item`).
-    pub requested_item: String,
     /// Approvals (`sysapproval_approver`).
     pub approvals: String,
     /// Journal entries: work notes and comments (`sys_journal_field`).
@@ -182,7 +174,6 @@ impl Default for Tables {
     fn default() -> Self {
         Tables {
             incident: "incident".into(),
-            requested_item: "sc_req_item".into(),
             approvals: "sysapproval_approver".into(),
             journal: "sys_journal_field".into(),
         }
@@ -488,96 +479,6 @@ impl Default for ChangeSettings {
     }
 }
 
-/// `[servicenow.catalog]`: which catalog items are specialist offerings and how requests
-/// are tracked.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CatalogSettings {
-    /// Only items of this category (`sysparm_category`, a sys_id); all items otherwise.
-    pub category: Option<String>,
-    /// The item variable carrying our idempotency key (`itsm_correlation_id`): add it to
-    /// each offering's item, with the business rule of the adapter docs that copies it to
-    /// the requested item's correlation field. It is not shown as an input.
-    pub key_variable: String,
-    /// Order through the cart (`add_to_cart` then `cart/submit_order`) instead of
-    /// `order_now` (default `false`; an `order_now` answered with a cart is submitted too).
-    pub use_cart: bool,
-    /// The specialist team of each category (by category title); without an entry the
-    /// team is the title in lower case with `-` for spaces.
-    pub teams: BTreeMap<String, String>,
-    /// Response target of every offering, in minutes (ServiceNow items carry none; 240).
-    pub response_target_minutes: u32,
-    /// Resolution target of every offering, in minutes (2880).
-    pub resolution_target_minutes: u32,
-    /// `sc_req_item.state` codes.
-    pub states: RequestStates,
-}
-
-impl Default for CatalogSettings {
-    fn default() -> Self {
-        CatalogSettings {
-            category: None,
-            key_variable: "itsm_correlation_id".into(),
-            use_cart: false,
-            teams: BTreeMap::new(),
-            response_target_minutes: 240,
-            resolution_target_minutes: 2880,
-            states: RequestStates::default(),
-        }
-    }
-}
-
-/// `[servicenow.catalog.states]`: `sc_req_item.state` codes. ServiceNow's requested item
-/// has fewer states than our lifecycle, so submitted, triaged and waiting share Open (`1`)
-/// by default; the lifecycle recorded in the work notes tells them apart.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RequestStates {
-    /// Submitted (`1`, Open).
-    pub submitted: String,
-    /// Triaged (`1`, Open).
-    pub triaged: String,
-    /// In progress (`2`, Work in Progress).
-    pub in_progress: String,
-    /// Waiting on the requester (`-5`, Pending).
-    pub waiting_on_requester: String,
-    /// Fulfilled (`3`, Closed Complete).
-    pub fulfilled: String,
-    /// Rejected (`4`, Closed Incomplete).
-    pub rejected: String,
-    /// Cancelled (`7`, Closed Skipped).
-    pub cancelled: String,
-}
-
-impl Default for RequestStates {
-    fn default() -> Self {
-        RequestStates {
-            submitted: "1".into(),
-            triaged: "1".into(),
-            in_progress: "2".into(),
-            waiting_on_requester: "-5".into(),
-            fulfilled: "3".into(),
-            rejected: "4".into(),
-            cancelled: "7".into(),
-        }
-    }
-}
-
-impl RequestStates {
-    /// The code of `state`.
-    pub fn code(&self, state: RequestState) -> &str {
-        match state {
-            RequestState::Submitted => &self.submitted,
-            RequestState::Triaged => &self.triaged,
-            RequestState::InProgress => &self.in_progress,
-            RequestState::WaitingOnRequester => &self.waiting_on_requester,
-            RequestState::Fulfilled => &self.fulfilled,
-            RequestState::Rejected => &self.rejected,
-            RequestState::Cancelled => &self.cancelled,
-        }
-    }
-}
-
 /// `[servicenow.webhook]`: what the outbound REST message must send. Basic
 /// (`username` + `password`) or a bearer `token`.
 #[derive(Clone, Default, Deserialize)]
@@ -727,7 +628,6 @@ impl ServiceNowConfig {
             ("fields.service", &self.fields.service),
             ("fields.version", &self.fields.version),
             ("fields.environment", &self.fields.environment),
-            ("catalog.key_variable", &self.catalog.key_variable),
         ];
         if let Some((name, _)) = required.iter().find(|(_, v)| v.trim().is_empty()) {
             return Err(config_error(format!(

@@ -108,7 +108,8 @@ impl ServiceNow {
             .incident_states
             .state(&r.text("state"), r.flag(&f.acknowledged));
         let major = r.value("major_incident_state").is_some_and(|m| {
-            m.eq_ignore_ascii_case(&self.config.incident.major_state) || m.eq_ignore_ascii_case("proposed")
+            m.eq_ignore_ascii_case(&self.config.incident.major_state)
+                || m.eq_ignore_ascii_case("proposed")
         });
         Ok(Incident {
             id: IncidentId::new(&sys_id)?,
@@ -122,7 +123,9 @@ impl ServiceNow {
             assignment: Assignment {
                 service,
                 kind: kind_of(r.value(&f.service_kind)),
-                team: r.display("assignment_group").and_then(|t| TeamId::new(t).ok()),
+                team: r
+                    .display("assignment_group")
+                    .and_then(|t| TeamId::new(t).ok()),
             },
             tenant: r.value(&f.tenant).and_then(|t| TenantId::new(t).ok()),
             acknowledged_by: None,
@@ -142,7 +145,11 @@ impl ServiceNow {
         for link in &new.links {
             description.push_str(&format!("\n{}: {}", link.label, link.url));
         }
-        put(&mut body, "description", description.trim_start().to_owned());
+        put(
+            &mut body,
+            "description",
+            description.trim_start().to_owned(),
+        );
         let (impact, urgency) = impact_urgency(new.priority);
         put(&mut body, "impact", impact.to_string());
         put(&mut body, "urgency", urgency.to_string());
@@ -163,7 +170,11 @@ impl ServiceNow {
         put(body, &f.service, to.service.as_str());
         put(body, &f.service_kind, kind_name(to.kind));
         // Without a team the group is cleared, so that it is not left with the old service's team.
-        put(body, "assignment_group", to.team.as_ref().map_or("", TeamId::as_str));
+        put(
+            body,
+            "assignment_group",
+            to.team.as_ref().map_or("", TeamId::as_str),
+        );
     }
 
     async fn incident_record(&self, id: &IncidentId) -> Result<Record> {
@@ -184,7 +195,12 @@ impl ServiceNow {
         let f = &self.config.fields;
         let mut terms = Vec::new();
         if let Some(service) = &filter.service {
-            terms.push(format!("{}.{}={}", f.service, f.service_name, query_value(service.as_str())));
+            terms.push(format!(
+                "{}.{}={}",
+                f.service,
+                f.service_name,
+                query_value(service.as_str())
+            ));
         }
         if !filter.states.is_empty() {
             let mut codes: Vec<&str> = filter
@@ -238,8 +254,10 @@ impl IncidentSystem for ServiceNow {
 
     async fn create_incident(&self, key: &IdempotencyKey, new: &NewIncident) -> Result<Incident> {
         if new.summary.trim().is_empty() {
-            return Err(Error::invalid_input("an incident needs a summary; say what is wrong")
-                .with_context("field", "summary"));
+            return Err(
+                Error::invalid_input("an incident needs a summary; say what is wrong")
+                    .with_context("field", "summary"),
+            );
         }
         if let Some(existing) = self.find_incident_by_key(key).await? {
             return Ok(existing);
@@ -338,8 +356,10 @@ impl IncidentSystem for ServiceNow {
 
     async fn add_note(&self, id: &IncidentId, key: &IdempotencyKey, note: &Note) -> Result<()> {
         if note.text.trim().is_empty() {
-            return Err(Error::invalid_input("a note must not be empty; write what happened")
-                .with_context("field", "note"));
+            return Err(
+                Error::invalid_input("a note must not be empty; write what happened")
+                    .with_context("field", "note"),
+            );
         }
         if self.journal_has(id.as_str(), "work_notes", key).await? {
             return Ok(());
@@ -369,8 +389,10 @@ impl IncidentSystem for ServiceNow {
     async fn link(&self, id: &IncidentId, to: &ExternalRef) -> Result<Incident> {
         let field = &self.config.fields.links;
         if field.trim().is_empty() {
-            return Err(Error::unsupported("link", SYSTEM)
-                .with_context("hint", "set [servicenow.fields] links to a text field of incident"));
+            return Err(Error::unsupported("link", SYSTEM).with_context(
+                "hint",
+                "set [servicenow.fields] links to a text field of incident",
+            ));
         }
         let current = self.get_incident(id).await?;
         if current
@@ -394,11 +416,9 @@ impl IncidentSystem for ServiceNow {
         }
         let settings = &self.config.incident;
         let code = resolution.code.trim();
-        let (close_code, mut notes) = match settings
-            .close_codes
-            .iter()
-            .find(|(ours, theirs)| ours.eq_ignore_ascii_case(code) || theirs.eq_ignore_ascii_case(code))
-        {
+        let (close_code, mut notes) = match settings.close_codes.iter().find(|(ours, theirs)| {
+            ours.eq_ignore_ascii_case(code) || theirs.eq_ignore_ascii_case(code)
+        }) {
             Some((_, theirs)) => (theirs.clone(), resolution.notes.clone()),
             None => (
                 settings.default_close_code.clone(),
@@ -409,7 +429,11 @@ impl IncidentSystem for ServiceNow {
             notes.push_str(&format!("\nResolved by {by}."));
         }
         let mut body = Map::new();
-        put(&mut body, "state", self.config.incident_states.code(IncidentState::Resolved));
+        put(
+            &mut body,
+            "state",
+            self.config.incident_states.code(IncidentState::Resolved),
+        );
         put(&mut body, "close_code", close_code);
         put(&mut body, "close_notes", notes);
         self.patch_incident(id, &body).await
@@ -422,7 +446,13 @@ mod tests {
 
     #[test]
     fn priorities_follow_servicenows_lookup() {
-        for p in [Priority::P1, Priority::P2, Priority::P3, Priority::P4, Priority::P5] {
+        for p in [
+            Priority::P1,
+            Priority::P2,
+            Priority::P3,
+            Priority::P4,
+            Priority::P5,
+        ] {
             let (i, u) = impact_urgency(p);
             assert_eq!(priority_of(i64::from(i) + i64::from(u) - 1), Some(p), "{p}");
         }

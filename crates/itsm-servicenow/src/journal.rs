@@ -7,23 +7,9 @@
 
 use itsm_core::{IdempotencyKey, Result};
 use itsm_http::Request;
-use time::OffsetDateTime;
 
 use crate::client::ServiceNow;
 use crate::record::query_value;
-
-/// One journal entry of a record, as written (marker removed).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Entry {
-    /// The text without the marker line.
-    pub(crate) text: String,
-    /// The key of the marker, if the entry has one.
-    pub(crate) key: Option<String>,
-    /// The author of the marker, else the user who wrote it.
-    pub(crate) author: Option<String>,
-    /// When it was written.
-    pub(crate) at: Option<OffsetDateTime>,
-}
 
 const MARKER_START: &str = "[itsm key=";
 
@@ -70,46 +56,16 @@ impl ServiceNow {
             query_value(&marker(key))
         );
         let table = &self.config.tables.journal;
-        let req = Request::get(Self::table(table))
-            .query(&[("sysparm_query", query.as_str()), ("sysparm_fields", "value")]);
+        let req = Request::get(Self::table(table)).query(&[
+            ("sysparm_query", query.as_str()),
+            ("sysparm_fields", "value"),
+        ]);
         // LIKE also matches longer keys with this key as prefix: compare exactly.
         let page = self.api.list(req, 20, 0).await?;
         Ok(page
             .items
             .iter()
             .any(|r| split(&r.text("value")).1.as_deref() == Some(key.as_str())))
-    }
-
-    /// The `element` journal of record `sys_id`, oldest first.
-    pub(crate) async fn journal(&self, sys_id: &str, element: &str) -> Result<Vec<Entry>> {
-        let query = format!(
-            "element_id={}^element={element}^ORDERBYsys_created_on",
-            query_value(sys_id)
-        );
-        let table = &self.config.tables.journal;
-        let mut entries = Vec::new();
-        let mut offset = 0;
-        loop {
-            let req = Request::get(Self::table(table)).query(&[
-                ("sysparm_query", query.as_str()),
-                ("sysparm_fields", "value,sys_created_on,sys_created_by"),
-            ]);
-            let page = self.api.list(req, crate::api::MAX_LIMIT, offset).await?;
-            for record in &page.items {
-                let (text, key, author) = split(&record.text("value"));
-                entries.push(Entry {
-                    text,
-                    key,
-                    author: author.or_else(|| record.value("sys_created_by")),
-                    at: record.time("sys_created_on"),
-                });
-            }
-            match page.next.and_then(|n| n.parse::<u32>().ok()) {
-                Some(next) if next > offset && entries.len() < 10_000 => offset = next,
-                _ => break,
-            }
-        }
-        Ok(entries)
     }
 }
 
@@ -130,7 +86,10 @@ mod tests {
         assert_eq!(k.as_deref(), Some("sync/evt-1"));
         assert_eq!(by.as_deref(), Some("Ada [on-call"));
         let (text, k, by) = split(&with_marker("x", &key, None));
-        assert_eq!((text.as_str(), k.as_deref(), by), ("x", Some("sync/evt-1"), None));
+        assert_eq!(
+            (text.as_str(), k.as_deref(), by),
+            ("x", Some("sync/evt-1"), None)
+        );
         assert_eq!(split("plain note"), ("plain note".to_owned(), None, None));
     }
 }

@@ -162,7 +162,9 @@ mod tests {
 
     #[test]
     fn times_in_servicenow_format_are_utc() {
-        let r = record(json!({"at": {"value": "2026-05-01 10:00:00", "display_value": "01/05/2026 12:00:00"}}));
+        let r = record(
+            json!({"at": {"value": "2026-05-01 10:00:00", "display_value": "01/05/2026 12:00:00"}}),
+        );
         assert_eq!(r.time("at"), Some(datetime!(2026-05-01 10:00 UTC)));
         assert_eq!(
             parse_time("2026-05-01T12:00:00+02:00"),

@@ -136,7 +136,10 @@ impl WebhookSource for ServiceNowWebhook {
                 "no Authorization header; configure the REST message's authentication".into(),
             ));
         };
-        if constant_time_eq(sent.trim().as_bytes(), self.expected.expose_secret().as_bytes()) {
+        if constant_time_eq(
+            sent.trim().as_bytes(),
+            self.expected.expose_secret().as_bytes(),
+        ) {
             Ok(())
         } else {
             Err(WebhookRejection::Unauthorized(
@@ -180,7 +183,12 @@ impl WebhookSource for ServiceNowWebhook {
             .0
             .get("changed")
             .and_then(Value::as_array)
-            .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         let changes: Vec<SyncChange> = changed
             .iter()
@@ -191,7 +199,10 @@ impl WebhookSource for ServiceNowWebhook {
             .into_iter()
             .map(|change| SyncEvent {
                 delivery_id: if several {
-                    format!("{delivery_id}#{}", change.field().map_or("note", |f| f.as_str()))
+                    format!(
+                        "{delivery_id}#{}",
+                        change.field().map_or("note", |f| f.as_str())
+                    )
                 } else {
                     delivery_id.clone()
                 },
@@ -212,7 +223,10 @@ impl WebhookSource for ServiceNowWebhook {
 impl ServiceNowWebhook {
     fn change_of(&self, r: &Record, field: &str, actor: Option<&str>) -> Option<SyncChange> {
         match field {
-            "state" => match self.states.state(&r.value("state")?, r.flag("acknowledged")) {
+            "state" => match self
+                .states
+                .state(&r.value("state")?, r.flag("acknowledged"))
+            {
                 IncidentState::Acknowledged => Some(SyncChange::Acknowledged),
                 IncidentState::Resolved | IncidentState::Closed => Some(SyncChange::Resolved {
                     notes: r.value("close_notes"),
@@ -299,7 +313,10 @@ mod tests {
 
     #[test]
     fn base64_and_constant_time_compare() {
-        assert_eq!(base64(b"Aladdin:open sesame"), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(
+            base64(b"Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
         assert_eq!(base64(b"fo"), "Zm8=");
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));

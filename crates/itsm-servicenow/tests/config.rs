@@ -38,8 +38,18 @@ fn the_table_reads_with_servicenow_defaults() {
     assert_eq!(config.change_states.closed, "107");
     assert_eq!(config.change_states.new, "-5");
     assert_eq!(config.incident_states.resolved, "6");
-    assert_eq!(config.change_close_codes.successful_with_issues, "successful_issues");
-    assert_eq!(config.incident.close_codes.get("solved").map(String::as_str), Some("Solved (Permanently)"));
+    assert_eq!(
+        config.change_close_codes.successful_with_issues,
+        "successful_issues"
+    );
+    assert_eq!(
+        config
+            .incident
+            .close_codes
+            .get("solved")
+            .map(String::as_str),
+        Some("Solved (Permanently)")
+    );
     let err = config.validate().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("SERVICENOW_PASSWORD"), "{err}");
@@ -59,8 +69,15 @@ fn the_environment_overlays_the_file() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(config.instance_url.as_ref().map(|u| u.host_str()), Some(Some("env.service-now.com")));
-    assert_eq!(config.username.as_deref(), Some("file-user"), "empty values are ignored");
+    assert_eq!(
+        config.instance_url.as_ref().map(|u| u.host_str()),
+        Some(Some("env.service-now.com"))
+    );
+    assert_eq!(
+        config.username.as_deref(),
+        Some("file-user"),
+        "empty values are ignored"
+    );
     config.validate().unwrap();
     assert!(config.webhook.is_configured());
     let bad = parse("[servicenow]\n")
@@ -74,15 +91,32 @@ fn validation_names_what_to_fix() {
     let url = url::Url::parse("https://acme.service-now.com/").unwrap();
     let mut both = ServiceNowConfig::bearer(url.clone(), "tok");
     both.username = Some("u".into());
-    assert!(both.validate().unwrap_err().to_string().contains("both a token"));
+    assert!(
+        both.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("both a token")
+    );
     let missing = ServiceNowConfig::default().validate().unwrap_err();
     assert!(missing.to_string().contains("instance_url is missing"));
     let mut no_version = ServiceNowConfig::basic(url.clone(), "u", "p");
     no_version.fields.version = String::new();
-    assert!(no_version.validate().unwrap_err().to_string().contains("fields.version"));
+    assert!(
+        no_version
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("fields.version")
+    );
     let mut half_hook = ServiceNowConfig::basic(url, "u", "p");
     half_hook.webhook.username = Some("hook".into());
-    assert!(half_hook.validate().unwrap_err().to_string().contains("webhook"));
+    assert!(
+        half_hook
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("webhook")
+    );
 }
 
 #[tokio::test]
@@ -95,23 +129,40 @@ async fn secrets_never_appear_in_debug_or_errors() {
         })))
         .mount(&server)
         .await;
-    let mut config = ServiceNowConfig::basic(url::Url::parse(&server.uri()).unwrap(), "itsm.integration", "pw-S3CRET-1");
+    let mut config = ServiceNowConfig::basic(
+        url::Url::parse(&server.uri()).unwrap(),
+        "itsm.integration",
+        "pw-S3CRET-1",
+    );
     config.webhook.username = Some("hook".into());
     config.webhook.password = Some("hook-S3CRET-2".to_owned().into());
-    let mut with_token = ServiceNowConfig::bearer(url::Url::parse(&server.uri()).unwrap(), "tok-S3CRET-3");
+    let mut with_token =
+        ServiceNowConfig::bearer(url::Url::parse(&server.uri()).unwrap(), "tok-S3CRET-3");
     with_token.webhook.token = Some("hook-S3CRET-4".to_owned().into());
     let adapter = ServiceNow::new(config.clone()).unwrap();
-    let err = itsm_change::ChangeSystem::get_change(&adapter, &itsm_change::ChangeId::new("abc").unwrap())
-        .await
-        .unwrap_err();
+    let err = itsm_change::ChangeSystem::get_change(
+        &adapter,
+        &itsm_change::ChangeId::new("abc").unwrap(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated);
     let shown = format!(
         "{config:?} {with_token:?} {adapter:?} {:?} {err} {err:?}",
         ServiceNow::new(with_token.clone()).unwrap()
     );
-    for secret in ["pw-S3CRET-1", "hook-S3CRET-2", "tok-S3CRET-3", "hook-S3CRET-4", "aXRzbS5pbnRlZ3JhdGlvbjpwdy1TM0NSRVQtMQ"] {
+    for secret in [
+        "pw-S3CRET-1",
+        "hook-S3CRET-2",
+        "tok-S3CRET-3",
+        "hook-S3CRET-4",
+        "aXRzbS5pbnRlZ3JhdGlvbjpwdy1TM0NSRVQtMQ",
+    ] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
     assert!(shown.contains("[REDACTED]"));
-    assert!(shown.contains("itsm.integration"), "the user name is not secret");
+    assert!(
+        shown.contains("itsm.integration"),
+        "the user name is not secret"
+    );
 }

@@ -34,10 +34,17 @@ fn adapter(server: &MockServer) -> ServiceNow {
     let url = url::Url::parse(&server.uri()).unwrap();
     let http = HttpClient::builder(url.clone())
         .auth(Auth::basic("itsm.integration", "s3cr3t"))
-        .retry(RetryPolicy::new(3, Duration::from_secs(5)).with_backoff(Duration::from_millis(5), Duration::from_millis(20)))
+        .retry(
+            RetryPolicy::new(3, Duration::from_secs(5))
+                .with_backoff(Duration::from_millis(5), Duration::from_millis(20)),
+        )
         .build()
         .unwrap();
-    ServiceNow::with_client(ServiceNowConfig::basic(url, "itsm.integration", "s3cr3t"), http).unwrap()
+    ServiceNow::with_client(
+        ServiceNowConfig::basic(url, "itsm.integration", "s3cr3t"),
+        http,
+    )
+    .unwrap()
 }
 
 fn ok(body: Value) -> ResponseTemplate {
@@ -73,7 +80,10 @@ async fn create_incident_looks_up_the_key_then_posts_impact_urgency_and_referenc
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/now/table/incident"))
-        .and(query_param("sysparm_query", "correlation_id=alertmanager/checkout/HighLatency"))
+        .and(query_param(
+            "sysparm_query",
+            "correlation_id=alertmanager/checkout/HighLatency",
+        ))
         .and(query_param("sysparm_display_value", "all"))
         .and(query_param("sysparm_limit", "1"))
         .and(query_param("sysparm_offset", "0"))
@@ -103,21 +113,35 @@ async fn create_incident_looks_up_the_key_then_posts_impact_urgency_and_referenc
         .expect(1)
         .mount(&server)
         .await;
-    let incident = adapter(&server).create_incident(&key(), &new_incident()).await.unwrap();
+    let incident = adapter(&server)
+        .create_incident(&key(), &new_incident())
+        .await
+        .unwrap();
     assert_eq!(incident.id.as_str(), INC);
     assert_eq!(incident.number.as_deref(), Some("INC0010023"));
     assert_eq!(incident.key, Some(key()));
     assert_eq!(incident.priority, Priority::P2);
     assert_eq!(incident.state, IncidentState::New);
-    assert_eq!(incident.assignment.service.as_str(), "checkout", "display value of cmdb_ci");
-    assert_eq!(incident.assignment.team.as_ref().map(|t| t.as_str()), Some("team-checkout"));
+    assert_eq!(
+        incident.assignment.service.as_str(),
+        "checkout",
+        "display value of cmdb_ci"
+    );
+    assert_eq!(
+        incident.assignment.team.as_ref().map(|t| t.as_str()),
+        Some("team-checkout")
+    );
     assert_eq!(
         incident.opened_at,
         Some(itsm_core::time::macros::datetime!(2026-05-01 10:00:04 UTC)),
         "times are read from the value (UTC), not the display value"
     );
     let url = incident.external.unwrap().url.unwrap();
-    assert!(url.as_str().ends_with(&format!("/incident.do?sys_id={INC}")), "{url}");
+    assert!(
+        url.as_str()
+            .ends_with(&format!("/incident.do?sys_id={INC}")),
+        "{url}"
+    );
 }
 
 #[tokio::test]
@@ -129,11 +153,26 @@ async fn an_existing_key_returns_the_incident_without_posting() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
-    let incident = adapter(&server).create_incident(&key(), &new_incident()).await.unwrap();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let incident = adapter(&server)
+        .create_incident(&key(), &new_incident())
+        .await
+        .unwrap();
     // Plain values, numbers as JSON numbers, references as {link, value}, unknown fields.
-    assert_eq!(incident.state, IncidentState::Acknowledged, "state 2 with the acknowledged flag");
-    assert_eq!(incident.priority, Priority::P1, "empty priority: computed from impact 1, urgency 1");
+    assert_eq!(
+        incident.state,
+        IncidentState::Acknowledged,
+        "state 2 with the acknowledged flag"
+    );
+    assert_eq!(
+        incident.priority,
+        Priority::P1,
+        "empty priority: computed from impact 1, urgency 1"
+    );
     assert!(incident.major);
     assert_eq!(incident.assignment.kind, ServiceKind::Cots);
     assert_eq!(incident.assignment.service.as_str(), "checkout");
@@ -160,15 +199,23 @@ async fn set_state_acknowledged_patches_state_flag_and_a_work_note() {
             "u_itsm_acknowledged": "true",
             "work_notes": "Acknowledged by Ada Lovelace <ada@example.com>."
         })))
-        .respond_with(ok(json!({ "result": fixture("incident_plain.json")["result"][0] })))
+        .respond_with(ok(
+            json!({ "result": fixture("incident_plain.json")["result"][0] }),
+        ))
         .expect(1)
         .mount(&server)
         .await;
     let id = IncidentId::new(INC).unwrap();
     let by = Person::named("Ada Lovelace").with_email("ada@example.com");
-    let acked = adapter(&server).set_state(&id, IncidentState::Acknowledged, Some(by)).await.unwrap();
+    let acked = adapter(&server)
+        .set_state(&id, IncidentState::Acknowledged, Some(by))
+        .await
+        .unwrap();
     assert_eq!(acked.state, IncidentState::Acknowledged);
-    let err = adapter(&server).set_state(&id, IncidentState::Resolved, None).await.unwrap_err();
+    let err = adapter(&server)
+        .set_state(&id, IncidentState::Resolved, None)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
@@ -177,7 +224,11 @@ async fn reassign_priority_major_and_resolve_patch_the_documented_fields() {
     let server = MockServer::start().await;
     let path_ = format!("/api/now/table/incident/{INC}");
     let answer = ok(fixture("incident_created.json"));
-    Mock::given(method("GET")).and(path(&path_)).respond_with(answer.clone()).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(&path_))
+        .respond_with(answer.clone())
+        .mount(&server)
+        .await;
     for body in [
         json!({"cmdb_ci": "sap-erp", "u_itsm_service_kind": "cots", "assignment_group": "erp-operations"}),
         json!({"impact": "1", "urgency": "1"}),
@@ -235,7 +286,9 @@ async fn notes_are_keyed_by_a_marker_found_in_the_journal() {
         .await;
     Mock::given(method("PATCH"))
         .and(path(format!("/api/now/table/incident/{INC}")))
-        .and(body_json(json!({"work_notes": "Rolled back.\n\n[itsm key=sync/evt-1 by=Ada]"})))
+        .and(body_json(
+            json!({"work_notes": "Rolled back.\n\n[itsm key=sync/evt-1 by=Ada]"}),
+        ))
         .respond_with(ok(fixture("incident_created.json")))
         .expect(1)
         .mount(&server)
@@ -256,8 +309,12 @@ async fn notes_are_keyed_by_a_marker_found_in_the_journal() {
         text: "Rolled back.".into(),
         author: Some(Person::named("Ada")),
     };
-    IncidentSystem::add_note(&snow, &id, &note_key, &note).await.unwrap();
-    IncidentSystem::add_note(&snow, &id, &note_key, &note).await.unwrap();
+    IncidentSystem::add_note(&snow, &id, &note_key, &note)
+        .await
+        .unwrap();
+    IncidentSystem::add_note(&snow, &id, &note_key, &note)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -281,7 +338,10 @@ async fn list_incidents_pages_with_offset_and_the_link_header() {
         states: vec![IncidentState::Acknowledged, IncidentState::InProgress],
         major_only: true,
     };
-    let page = adapter(&server).list_incidents(&filter, &ListRequest::with_limit(1)).await.unwrap();
+    let page = adapter(&server)
+        .list_incidents(&filter, &ListRequest::with_limit(1))
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.next.as_deref(), Some("1"));
 }
@@ -314,7 +374,10 @@ async fn create_normal_change_looks_up_correlation_id_then_posts_to_the_change_a
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/sn_chg_rest/change"))
-        .and(query_param("sysparm_query", "correlation_id=checkout/1.4.2/production/run-7/raise"))
+        .and(query_param(
+            "sysparm_query",
+            "correlation_id=checkout/1.4.2/production/run-7/raise",
+        ))
         .and(query_param("sysparm_limit", "1"))
         .and(header("authorization", BASIC))
         .respond_with(empty_list())
@@ -340,14 +403,27 @@ async fn create_normal_change_looks_up_correlation_id_then_posts_to_the_change_a
         .mount(&server)
         .await;
     let key = IdempotencyKey::new("checkout/1.4.2/production/run-7/raise").unwrap();
-    let change = adapter(&server).create_change(&key, &new_change()).await.unwrap();
+    let change = adapter(&server)
+        .create_change(&key, &new_change())
+        .await
+        .unwrap();
     assert_eq!(change.id.as_str(), CHG_ID);
     assert_eq!(change.number.as_deref(), Some("CHG0030052"));
-    assert_eq!((change.kind, change.state, change.approval), (ChangeKind::Normal, ChangeState::New, ApprovalState::NotRequested));
+    assert_eq!(
+        (change.kind, change.state, change.approval),
+        (
+            ChangeKind::Normal,
+            ChangeState::New,
+            ApprovalState::NotRequested
+        )
+    );
     assert_eq!(change.service.as_str(), "checkout");
     assert!(change.environment.is_production());
     assert_eq!(change.reasons, ["2 failed deploys in 7 days"]);
-    assert_eq!(change.window.unwrap().start, itsm_core::time::macros::datetime!(2026-05-01 10:00 UTC));
+    assert_eq!(
+        change.window.unwrap().start,
+        itsm_core::time::macros::datetime!(2026-05-01 10:00 UTC)
+    );
 }
 
 #[tokio::test]
@@ -375,7 +451,10 @@ async fn request_approval_moves_to_the_next_state_nextstates_offers() {
     let requested = snow.request_approval(&id).await.unwrap();
     assert_eq!(requested.approval, ApprovalState::Requested);
     // Implement is not among the next states: a conflict naming the allowed ones.
-    let err = snow.transition(&id, ChangeState::Implement).await.unwrap_err();
+    let err = snow
+        .transition(&id, ChangeState::Implement)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert!(err.to_string().contains("assess"), "{err}");
 }
@@ -390,7 +469,9 @@ async fn decide_patches_the_approvals_endpoint() {
         .await;
     Mock::given(method("PATCH"))
         .and(path(format!("/api/sn_chg_rest/change/{CHG_ID}/approvals")))
-        .and(body_json(json!({"state": "approved", "comments": "Low risk (by Casey Change)"})))
+        .and(body_json(
+            json!({"state": "approved", "comments": "Low risk (by Casey Change)"}),
+        ))
         .respond_with(ok(fixture("change_assess.json")))
         .expect(1)
         .mount(&server)
@@ -409,7 +490,10 @@ async fn templates_without_the_service_field_are_left_out() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/sn_chg_rest/change/standard/template"))
-        .and(query_param("sysparm_query", "u_itsm_service=checkout^active=true^ORDERBYname"))
+        .and(query_param(
+            "sysparm_query",
+            "u_itsm_service=checkout^active=true^ORDERBYname",
+        ))
         .and(query_param("sysparm_limit", "100"))
         .respond_with(ok(fixture("templates.json")))
         .expect(1)
@@ -419,10 +503,16 @@ async fn templates_without_the_service_field_are_left_out() {
         service: Some(ServiceId::new("checkout").unwrap()),
         active_only: true,
     };
-    let listed = adapter(&server).list_templates(&filter, &ListRequest::first()).await.unwrap();
+    let listed = adapter(&server)
+        .list_templates(&filter, &ListRequest::first())
+        .await
+        .unwrap();
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].environments.len(), 2);
-    assert!(listed.next.is_none(), "fewer than the limit and no Link header: last page");
+    assert!(
+        listed.next.is_none(),
+        "fewer than the limit and no Link header: last page"
+    );
 }
 
 #[tokio::test]
@@ -444,7 +534,10 @@ async fn list_changes_filters_by_ci_version_environment_and_state() {
         environment: Some(Environment::production()),
         states: vec![ChangeState::Scheduled, ChangeState::Implement],
     };
-    let listed = adapter(&server).list_changes(&filter, &ListRequest::first()).await.unwrap();
+    let listed = adapter(&server)
+        .list_changes(&filter, &ListRequest::first())
+        .await
+        .unwrap();
     assert_eq!(listed.items.len(), 1);
 }
 
@@ -473,10 +566,16 @@ async fn vendor_errors_map_to_kinds_and_429_without_headers_is_retried() {
         .mount(&server)
         .await;
     let snow = adapter(&server);
-    let err = snow.get_change(&itsm_change::ChangeId::new("missing").unwrap()).await.unwrap_err();
+    let err = snow
+        .get_change(&itsm_change::ChangeId::new("missing").unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("No Record found"), "{err}");
-    let change = snow.get_change(&itsm_change::ChangeId::new(CHG_ID).unwrap()).await.unwrap();
+    let change = snow
+        .get_change(&itsm_change::ChangeId::new(CHG_ID).unwrap())
+        .await
+        .unwrap();
     assert_eq!(change.number.as_deref(), Some("CHG0030052"));
 }
 
@@ -490,7 +589,10 @@ async fn bearer_tokens_are_sent_as_oauth_bearer() {
         .expect(1)
         .mount(&server)
         .await;
-    let config = ServiceNowConfig::bearer(url::Url::parse(&server.uri()).unwrap(), "oauth-access-token");
+    let config = ServiceNowConfig::bearer(
+        url::Url::parse(&server.uri()).unwrap(),
+        "oauth-access-token",
+    );
     let snow = ServiceNow::new(config).unwrap();
     let found = snow.find_change_by_key(&key()).await.unwrap();
     assert!(found.is_none());

@@ -20,7 +20,10 @@ async fn start() -> (ServiceNowSim, SimServer, ServiceNow) {
     let config = ServiceNowConfig::basic(url.clone(), "itsm.integration", "sim-password");
     let http = HttpClient::builder(url)
         .auth(Auth::basic("itsm.integration", "sim-password"))
-        .retry(RetryPolicy::new(3, Duration::from_secs(10)).with_backoff(Duration::from_millis(10), Duration::from_millis(50)))
+        .retry(
+            RetryPolicy::new(3, Duration::from_secs(10))
+                .with_backoff(Duration::from_millis(10), Duration::from_millis(50)),
+        )
         .build()
         .unwrap();
     let adapter = ServiceNow::with_client(config, http).unwrap();
@@ -35,7 +38,9 @@ async fn change_conformance_passes_on_the_simulator() {
     // skipped; every capability the adapter declares is exercised.
     let skipped = report.skipped();
     assert!(
-        skipped.iter().all(|(_, cap)| *cap == capability::TEMPLATES_CREATE),
+        skipped
+            .iter()
+            .all(|(_, cap)| *cap == capability::TEMPLATES_CREATE),
         "{report:?}"
     );
     assert_eq!(skipped.len(), 2, "{report:?}");
@@ -71,14 +76,25 @@ async fn a_create_whose_answer_was_lost_is_not_repeated_on_retry() {
     sim.inject(axum_post(), "/api/now/table/incident", Fault::LoseAnswer);
     let lost = adapter.create_incident(&key, &incident("checkout")).await;
     assert!(lost.is_err(), "the lost answer should surface: {lost:?}");
-    let retried = adapter.create_incident(&key, &incident("checkout")).await.unwrap();
+    let retried = adapter
+        .create_incident(&key, &incident("checkout"))
+        .await
+        .unwrap();
     assert_eq!(retried.key.as_ref(), Some(&key));
     assert_eq!(retried.priority, Priority::P2);
-    assert_eq!(sim.rows("incident").len(), 1, "the retry must not open a second incident");
+    assert_eq!(
+        sim.rows("incident").len(),
+        1,
+        "the retry must not open a second incident"
+    );
 
     // The same for a change: the POST was processed, its answer lost.
     let change_key = IdempotencyKey::new("checkout/1.4.2/production/run-7/raise").unwrap();
-    sim.inject(axum_post(), "/api/sn_chg_rest/change/normal", Fault::LoseAnswer);
+    sim.inject(
+        axum_post(),
+        "/api/sn_chg_rest/change/normal",
+        Fault::LoseAnswer,
+    );
     let new = normal_change("checkout", "1.4.2");
     assert!(adapter.create_change(&change_key, &new).await.is_err());
     let change = adapter.create_change(&change_key, &new).await.unwrap();
@@ -119,11 +135,17 @@ async fn standard_changes_come_from_published_templates_and_close_through_review
         service: Some(ServiceId::new("checkout").unwrap()),
         active_only: true,
     };
-    let templates = adapter.list_templates(&filter, &ListRequest::first()).await.unwrap();
+    let templates = adapter
+        .list_templates(&filter, &ListRequest::first())
+        .await
+        .unwrap();
     assert_eq!(templates.items.len(), 1, "{templates:?}");
     let template = &templates.items[0];
     assert_eq!(template.id.as_str(), template_id);
-    assert!(template.usable_for(&Environment::production(), itsm_core::time::OffsetDateTime::now_utc()));
+    assert!(template.usable_for(
+        &Environment::production(),
+        itsm_core::time::OffsetDateTime::now_utc()
+    ));
     assert_eq!(template.environments.len(), 2);
 
     let mut new = normal_change("checkout", "1.4.3");
@@ -143,14 +165,22 @@ async fn standard_changes_come_from_published_templates_and_close_through_review
     };
     let closed = adapter.close(&change.id, &closure).await.unwrap();
     assert_eq!(closed.state, ChangeState::Closed);
-    assert_eq!(closed.closure.as_ref().map(|c| c.notes.as_str()), Some(closure.notes.as_str()));
+    assert_eq!(
+        closed.closure.as_ref().map(|c| c.notes.as_str()),
+        Some(closure.notes.as_str())
+    );
     let row = &sim.rows("change_request")[0];
-    assert_eq!(row.get("close_code").map(String::as_str), Some("successful"));
+    assert_eq!(
+        row.get("close_code").map(String::as_str),
+        Some("successful")
+    );
     // scheduled -> implement -> review -> closed, each one PATCH on the standard path.
     let patches = sim
         .requests()
         .into_iter()
-        .filter(|(m, p)| *m == axum::http::Method::PATCH && p.starts_with("/api/sn_chg_rest/change/standard/"))
+        .filter(|(m, p)| {
+            *m == axum::http::Method::PATCH && p.starts_with("/api/sn_chg_rest/change/standard/")
+        })
         .count();
     assert_eq!(patches, 3);
 }
@@ -160,7 +190,10 @@ async fn conflicts_report_blackouts_after_the_check_completes() {
     let (sim, _server, adapter) = start().await;
     sim.add_blackout("checkout", "Black Friday freeze");
     let key = IdempotencyKey::new("checkout/2.0.0/production/run-9/raise").unwrap();
-    let change = adapter.create_change(&key, &normal_change("checkout", "2.0.0")).await.unwrap();
+    let change = adapter
+        .create_change(&key, &normal_change("checkout", "2.0.0"))
+        .await
+        .unwrap();
     let conflicts = adapter.conflicts(&change.id).await.unwrap();
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     assert_eq!(conflicts[0].kind, itsm_change::ConflictKind::Blackout);
@@ -184,15 +217,29 @@ async fn throttled_requests_are_retried_and_cookies_are_never_sent_back() {
             ("X-RateLimit-Reset".into(), "0".into()),
         ]),
     );
-    sim.inject(axum::http::Method::GET, "/api/now/table/incident/", Fault::Throttle(vec![]));
+    sim.inject(
+        axum::http::Method::GET,
+        "/api/now/table/incident/",
+        Fault::Throttle(vec![]),
+    );
     let started = std::time::Instant::now();
-    let created = adapter.create_incident(&key, &incident("payments")).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(900), "Retry-After: 1 was not honoured");
+    let created = adapter
+        .create_incident(&key, &incident("payments"))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "Retry-After: 1 was not honoured"
+    );
     let got = adapter.get_incident(&created.id).await.unwrap();
     assert_eq!(got.id, created.id);
     let requests = sim.requests();
     // lookup (429, retried), create (429 without Retry-After, retried), get (429, retried)
     assert_eq!(requests.len(), 6, "{requests:?}");
     assert_eq!(sim.rows("incident").len(), 1);
-    assert_eq!(sim.cookies_received(), 0, "the JSESSIONID cookie must not be reused");
+    assert_eq!(
+        sim.cookies_received(),
+        0,
+        "the JSESSIONID cookie must not be reused"
+    );
 }

@@ -61,44 +61,75 @@ fn basic_and_bearer_credentials_are_checked() {
 
 #[test]
 fn the_documented_payload_gives_one_event_per_changed_field() {
-    let delivery = basic_source().parse(&WebhookHeaders::new(), &body()).unwrap();
+    let delivery = basic_source()
+        .parse(&WebhookHeaders::new(), &body())
+        .unwrap();
     assert_eq!(delivery.delivery_id, "3f2a9c1e6f1b4c1d9a0e2b7c5d4e8f10");
     let changes: Vec<&SyncChange> = delivery.events.iter().map(|e| &e.change).collect();
-    assert_eq!(changes.len(), 4, "short_description maps to nothing: {changes:?}");
+    assert_eq!(
+        changes.len(),
+        4,
+        "short_description maps to nothing: {changes:?}"
+    );
     assert_eq!(changes[0], &SyncChange::Acknowledged);
     match changes[1] {
         SyncChange::NoteAdded { note } => {
             assert_eq!(note.text, "Rolled back to 1.4.1");
-            assert_eq!(note.author.as_ref().map(|p| p.name.as_str()), Some("ada.lovelace"));
+            assert_eq!(
+                note.author.as_ref().map(|p| p.name.as_str()),
+                Some("ada.lovelace")
+            );
         }
         other => panic!("expected a note, got {other:?}"),
     }
-    assert_eq!(changes[2], &SyncChange::PriorityChanged { priority: Priority::P1 });
-    assert!(matches!(changes[3], SyncChange::Reassigned { team } if team.as_str() == "team-payments"));
+    assert_eq!(
+        changes[2],
+        &SyncChange::PriorityChanged {
+            priority: Priority::P1
+        }
+    );
+    assert!(
+        matches!(changes[3], SyncChange::Reassigned { team } if team.as_str() == "team-payments")
+    );
     let event = &delivery.events[0];
     assert_eq!(event.key.as_str(), "alertmanager/checkout/HighLatency");
     assert_eq!(event.occurred_at, datetime!(2026-05-01 10:05:00 UTC));
     assert_eq!(event.actor.as_deref(), Some("ada.lovelace"));
-    let ids: std::collections::BTreeSet<&str> =
-        delivery.events.iter().map(|e| e.delivery_id.as_str()).collect();
+    let ids: std::collections::BTreeSet<&str> = delivery
+        .events
+        .iter()
+        .map(|e| e.delivery_id.as_str())
+        .collect();
     assert_eq!(ids.len(), 4, "each event of one delivery has its own id");
-    assert!(ids.iter().all(|id| id.starts_with("3f2a9c1e6f1b4c1d9a0e2b7c5d4e8f10#")));
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("3f2a9c1e6f1b4c1d9a0e2b7c5d4e8f10#"))
+    );
 }
 
 #[test]
 fn resolved_states_carry_the_close_notes_and_foreign_incidents_are_ignored() {
     let source = basic_source();
-    let resolved = br#"{"delivery_id":"d1","correlation_id":"k1","sys_updated_on":"2026-05-01 11:00:00",
+    let resolved =
+        br#"{"delivery_id":"d1","correlation_id":"k1","sys_updated_on":"2026-05-01 11:00:00",
         "changed":["state"],"state":"6","close_notes":"Fixed by rollback"}"#;
     let delivery = source.parse(&WebhookHeaders::new(), resolved).unwrap();
     assert_eq!(delivery.events.len(), 1);
     assert_eq!(delivery.events[0].delivery_id, "d1");
     assert_eq!(
         delivery.events[0].change,
-        SyncChange::Resolved { notes: Some("Fixed by rollback".into()) }
+        SyncChange::Resolved {
+            notes: Some("Fixed by rollback".into())
+        }
     );
     let foreign = br#"{"delivery_id":"d2","correlation_id":"","sys_updated_on":"2026-05-01 11:00:00","changed":["state"],"state":"6"}"#;
-    assert!(source.parse(&WebhookHeaders::new(), foreign).unwrap().events.is_empty());
+    assert!(
+        source
+            .parse(&WebhookHeaders::new(), foreign)
+            .unwrap()
+            .events
+            .is_empty()
+    );
 }
 
 #[test]
@@ -108,7 +139,10 @@ fn malformed_deliveries_are_refused_with_the_reason() {
         (&b"not json"[..], "not JSON"),
         (b"[1,2]", "not a JSON object"),
         (br#"{"correlation_id":"k"}"#, "delivery_id"),
-        (br#"{"delivery_id":"d","correlation_id":"k","sys_updated_on":"yesterday"}"#, "sys_updated_on"),
+        (
+            br#"{"delivery_id":"d","correlation_id":"k","sys_updated_on":"yesterday"}"#,
+            "sys_updated_on",
+        ),
     ] {
         let err = source.parse(&WebhookHeaders::new(), body).unwrap_err();
         assert_eq!(err.status(), 400);

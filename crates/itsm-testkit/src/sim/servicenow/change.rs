@@ -17,7 +17,7 @@ pub(super) fn handle(sim: &ServiceNowSim, req: &Req, rest: &[&str]) -> Response 
     let mut guard = sim.lock();
     let state = &mut *guard;
     let base = state.base.clone();
-    let show = |row: &Row| render(&base, row, Display::All, None);
+    let show = |row: &Row| render(&base, row, Display::Both, None);
     let tables = &mut state.tables;
     match (&req.method, rest) {
         (&Method::GET, []) => {
@@ -37,7 +37,11 @@ pub(super) fn handle(sim: &ServiceNowSim, req: &Req, rest: &[&str]) -> Response 
                 return not_found();
             };
             if tpl.get("active").map(String::as_str) != Some("true") {
-                return error(StatusCode::BAD_REQUEST, "Template is not active", "Only published, active standard change templates can be used");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Template is not active",
+                    "Only published, active standard change templates can be used",
+                );
             }
             let mut row = req.fields();
             row.entry("cmdb_ci".into())
@@ -60,7 +64,10 @@ pub(super) fn handle(sim: &ServiceNowSim, req: &Req, rest: &[&str]) -> Response 
         },
         (&Method::PATCH, [id]) => update(tables, &show, id, None, req.fields()),
         (&Method::GET, [kind, id]) if KINDS.contains(kind) => {
-            match tables.get(TABLE, id).filter(|r| r.get("type").map(String::as_str) == Some(kind)) {
+            match tables
+                .get(TABLE, id)
+                .filter(|r| r.get("type").map(String::as_str) == Some(kind))
+            {
                 Some(row) => result(StatusCode::OK, show(row)),
                 None => not_found(),
             }
@@ -81,7 +88,10 @@ pub(super) fn handle(sim: &ServiceNowSim, req: &Req, rest: &[&str]) -> Response 
                 return not_found();
             }
             state.conflict_polls.insert((*id).to_owned(), 1);
-            result(StatusCode::OK, json!({ "status": { "value": "executing", "display_value": "Executing" } }))
+            result(
+                StatusCode::OK,
+                json!({ "status": { "value": "executing", "display_value": "Executing" } }),
+            )
         }
         (&Method::GET, [id, "conflict"]) => {
             let Some(row) = state.tables.get(TABLE, id) else {
@@ -90,26 +100,45 @@ pub(super) fn handle(sim: &ServiceNowSim, req: &Req, rest: &[&str]) -> Response 
             let polls = state.conflict_polls.entry((*id).to_owned()).or_insert(0);
             if *polls > 0 {
                 *polls -= 1;
-                return result(StatusCode::OK, json!({ "status": { "value": "executing", "display_value": "Executing" }, "conflicts": [] }));
+                return result(
+                    StatusCode::OK,
+                    json!({ "status": { "value": "executing", "display_value": "Executing" }, "conflicts": [] }),
+                );
             }
             let service = row.get("cmdb_ci").cloned().unwrap_or_default();
             let conflicts: Vec<Value> = state
                 .blackouts
                 .iter()
                 .filter(|(s, _)| *s == service)
-                .map(|(_, d)| json!({
-                    "type": { "value": "blackout", "display_value": "Blackout" },
-                    "description": { "value": d, "display_value": d },
-                    "change": { "value": id, "display_value": row.get("number") },
-                }))
+                .map(|(_, d)| {
+                    json!({
+                        "type": { "value": "blackout", "display_value": "Blackout" },
+                        "description": { "value": d, "display_value": d },
+                        "change": { "value": id, "display_value": row.get("number") },
+                    })
+                })
                 .collect();
-            result(StatusCode::OK, json!({ "status": { "value": "completed", "display_value": "Completed" }, "conflicts": conflicts }))
+            result(
+                StatusCode::OK,
+                json!({ "status": { "value": "completed", "display_value": "Completed" }, "conflicts": conflicts }),
+            )
         }
-        _ => error(StatusCode::BAD_REQUEST, "Requested URI does not represent any resource", "no such Change Management API operation in the simulator"),
+        _ => error(
+            StatusCode::BAD_REQUEST,
+            "Requested URI does not represent any resource",
+            "no such Change Management API operation in the simulator",
+        ),
     }
 }
 
-fn create(tables: &mut Tables, show: &dyn Fn(&Row) -> Value, mut row: Row, kind: &str, state: &str, approval: &str) -> Response {
+fn create(
+    tables: &mut Tables,
+    show: &dyn Fn(&Row) -> Value,
+    mut row: Row,
+    kind: &str,
+    state: &str,
+    approval: &str,
+) -> Response {
     row.insert("type".into(), kind.into());
     row.insert("state".into(), state.into());
     row.insert("approval".into(), approval.into());
@@ -120,13 +149,16 @@ fn create(tables: &mut Tables, show: &dyn Fn(&Row) -> Value, mut row: Row, kind:
             }
             result(StatusCode::OK, show(&created))
         }
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
 fn add_approver(tables: &mut Tables, change: &Row) {
     let approver: Row = [
-        ("sysapproval", change.get("sys_id").cloned().unwrap_or_default()),
+        (
+            "sysapproval",
+            change.get("sys_id").cloned().unwrap_or_default(),
+        ),
         ("approver", "CAB Manager".to_owned()),
         ("state", "requested".to_owned()),
     ]
@@ -153,7 +185,13 @@ fn next_states(row: &Row) -> Vec<&'static str> {
     }
 }
 
-fn update(tables: &mut Tables, show: &dyn Fn(&Row) -> Value, id: &str, kind: Option<&str>, changes: Row) -> Response {
+fn update(
+    tables: &mut Tables,
+    show: &dyn Fn(&Row) -> Value,
+    id: &str,
+    kind: Option<&str>,
+    changes: Row,
+) -> Response {
     let Some(current) = tables.get(TABLE, id).cloned() else {
         return not_found();
     };
@@ -167,7 +205,11 @@ fn update(tables: &mut Tables, show: &dyn Fn(&Row) -> Value, id: &str, kind: Opt
         && to != from
     {
         if !next_states(&current).contains(&to.as_str()) {
-            return error(StatusCode::BAD_REQUEST, "Invalid state transition", &format!("change cannot move from state {from} to {to}"));
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Invalid state transition",
+                &format!("change cannot move from state {from} to {to}"),
+            );
         }
         match to.as_str() {
             "-4" | "-3" if current.get("approval").map(String::as_str) == Some("not requested") => {
@@ -175,9 +217,18 @@ fn update(tables: &mut Tables, show: &dyn Fn(&Row) -> Value, id: &str, kind: Opt
                 requested = true;
             }
             "3" => {
-                let merged = |f: &str| changes.get(f).or_else(|| current.get(f)).is_some_and(|v| !v.trim().is_empty());
+                let merged = |f: &str| {
+                    changes
+                        .get(f)
+                        .or_else(|| current.get(f))
+                        .is_some_and(|v| !v.trim().is_empty())
+                };
                 if !merged("close_code") || !merged("close_notes") {
-                    return error(StatusCode::FORBIDDEN, "Operation Failed", "Data Policy Exception: close_code and close_notes are mandatory to close");
+                    return error(
+                        StatusCode::FORBIDDEN,
+                        "Operation Failed",
+                        "Data Policy Exception: close_code and close_notes are mandatory to close",
+                    );
                 }
                 changes.insert("closed_at".into(), now_text());
             }
@@ -191,7 +242,7 @@ fn update(tables: &mut Tables, show: &dyn Fn(&Row) -> Value, id: &str, kind: Opt
             }
             result(StatusCode::OK, show(&row))
         }
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -202,10 +253,18 @@ fn decide(tables: &mut Tables, show: &dyn Fn(&Row) -> Value, id: &str, req: &Req
     let fields = req.fields();
     let decision = fields.get("state").map(String::as_str).unwrap_or("");
     if !matches!(decision, "approved" | "rejected") {
-        return error(StatusCode::BAD_REQUEST, "Invalid approval state", "state must be approved or rejected");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Invalid approval state",
+            "state must be approved or rejected",
+        );
     }
     if current.get("approval").map(String::as_str) != Some("requested") {
-        return error(StatusCode::CONFLICT, "No approval requested", "the change has no pending approval");
+        return error(
+            StatusCode::CONFLICT,
+            "No approval requested",
+            "the change has no pending approval",
+        );
     }
     let pending: Vec<String> = tables
         .query(APPROVALS, &format!("sysapproval={id}^state=requested"))
@@ -215,15 +274,21 @@ fn decide(tables: &mut Tables, show: &dyn Fn(&Row) -> Value, id: &str, req: &Req
     for approval in pending {
         if let Some(row) = tables.get_mut(APPROVALS, &approval) {
             row.insert("state".into(), decision.into());
-            row.insert("comments".into(), fields.get("comments").cloned().unwrap_or_default());
+            row.insert(
+                "comments".into(),
+                fields.get("comments").cloned().unwrap_or_default(),
+            );
             row.insert("sys_updated_on".into(), now_text());
         }
     }
     let mut changes = Row::new();
     changes.insert("approval".into(), decision.into());
-    changes.insert("state".into(), if decision == "approved" { "-2" } else { "-5" }.into());
+    changes.insert(
+        "state".into(),
+        if decision == "approved" { "-2" } else { "-5" }.into(),
+    );
     match write(tables, TABLE, Some(id), changes) {
         Ok(row) => result(StatusCode::OK, show(&row)),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }

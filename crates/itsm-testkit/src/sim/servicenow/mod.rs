@@ -3,15 +3,13 @@
 //! `sysparm_query`, `sysparm_limit` / `sysparm_offset` and the `Link` header,
 //! `sysparm_display_value`, `sysparm_fields`), the Change Management API
 //! (`/api/sn_chg_rest/change/...`: normal, emergency and standard changes, templates,
-//! `nextstates`, `approvals`, `conflict`) and the Service Catalog API
-//! (`/api/sn_sc/servicecatalog/items/...`, `cart/submit_order`).
+//! `nextstates`, `approvals`, `conflict`). The Service Catalog API is not simulated yet.
 //!
 //! Same paths, field names, status codes and `{"error": {...}, "status": "failure"}`
 //! bodies as an instance; state in memory. Business rules it keeps: incident priority from
 //! impact and urgency, journal fields (`work_notes`, `comments`) written to
 //! `sys_journal_field`, resolving needs a close code and notes, the change state model of
-//! `nextstates` (approval requested on assess, scheduled once approved), a requested
-//! item copying the catalog variable `itsm_correlation_id` to `correlation_id`.
+//! `nextstates` (approval requested on assess, scheduled once approved).
 //!
 //! Every request needs an `Authorization` header (401 otherwise); every answer sets a
 //! `JSESSIONID` cookie, and [`ServiceNowSim::cookies_received`] counts requests that sent
@@ -30,7 +28,6 @@
 //! # }
 //! ```
 
-mod catalog;
 mod change;
 mod store;
 mod table;
@@ -85,10 +82,12 @@ impl ServiceNowSim {
     /// The router to serve (with [`SimServer::start`](crate::sim::SimServer::start)).
     pub fn router(&self) -> Router {
         let sim = self.clone();
-        Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let sim = sim.clone();
-            async move { sim.handle(method, uri, headers, body) }
-        })
+        Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let sim = sim.clone();
+                async move { sim.handle(method, uri, headers, body) }
+            },
+        )
     }
 
     /// Adds a published standard change template for `service` allowing `environments`
@@ -126,7 +125,12 @@ impl ServiceNowSim {
 
     /// The rows of `table` (every field as stored).
     pub fn rows(&self, table: &str) -> Vec<std::collections::BTreeMap<String, String>> {
-        self.lock().tables.rows.get(table).cloned().unwrap_or_default()
+        self.lock()
+            .tables
+            .rows
+            .get(table)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Every request received, as method and path.
@@ -143,7 +147,11 @@ impl ServiceNowSim {
         let path = uri.path().to_owned();
         let query: Vec<(String, String)> = uri
             .query()
-            .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default();
         let fault = {
             let mut state = self.lock();
@@ -193,13 +201,21 @@ impl ServiceNowSim {
             match serde_json::from_slice(&body) {
                 Ok(v) => v,
                 Err(_) => {
-                    return error(StatusCode::BAD_REQUEST, "Exception while reading request", "The payload is not valid JSON.");
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "Exception while reading request",
+                        "The payload is not valid JSON.",
+                    );
                 }
             }
         };
         let req = Req {
             method,
-            segments: path.trim_matches('/').split('/').map(str::to_owned).collect(),
+            segments: path
+                .trim_matches('/')
+                .split('/')
+                .map(str::to_owned)
+                .collect(),
             query,
             body,
         };
@@ -219,8 +235,11 @@ impl ServiceNowSim {
         match segs.as_slice() {
             ["api", "now", "table", rest @ ..] => table::handle(self, req, rest),
             ["api", "sn_chg_rest", "change", rest @ ..] => change::handle(self, req, rest),
-            ["api", "sn_sc", "servicecatalog", rest @ ..] => catalog::handle(self, req, rest),
-            _ => error(StatusCode::BAD_REQUEST, "Requested URI does not represent any resource", "no such API in the simulator"),
+            _ => error(
+                StatusCode::BAD_REQUEST,
+                "Requested URI does not represent any resource",
+                "no such API in the simulator",
+            ),
         }
     }
 }
@@ -303,7 +322,9 @@ fn page(req: &Req, base: &str, rows: Vec<Value>) -> Response {
         })
         .collect::<Vec<_>>()
         .join("&");
-    let link = |rel: &str, at: usize| format!("<{base}{path}?{query_without_offset}&sysparm_offset={at}>;rel=\"{rel}\"");
+    let link = |rel: &str, at: usize| {
+        format!("<{base}{path}?{query_without_offset}&sysparm_offset={at}>;rel=\"{rel}\"")
+    };
     let mut links = vec![link("first", 0)];
     if offset > 0 {
         links.push(link("prev", offset.saturating_sub(limit)));
@@ -311,7 +332,11 @@ fn page(req: &Req, base: &str, rows: Vec<Value>) -> Response {
     if offset + limit < total {
         links.push(link("next", offset + limit));
     }
-    let last = if total == 0 { 0 } else { (total - 1) / limit * limit };
+    let last = if total == 0 {
+        0
+    } else {
+        (total - 1) / limit * limit
+    };
     links.push(link("last", last));
     let mut resp = result(StatusCode::OK, Value::Array(items));
     if let Ok(v) = HeaderValue::from_str(&links.join(",")) {

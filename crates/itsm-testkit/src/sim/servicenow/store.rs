@@ -67,7 +67,10 @@ impl Tables {
     }
 
     pub(super) fn get(&self, table: &str, id: &str) -> Option<&Row> {
-        self.rows.get(table)?.iter().find(|r| r.get("sys_id").map(String::as_str) == Some(id))
+        self.rows
+            .get(table)?
+            .iter()
+            .find(|r| r.get("sys_id").map(String::as_str) == Some(id))
     }
 
     pub(super) fn get_mut(&mut self, table: &str, id: &str) -> Option<&mut Row> {
@@ -185,19 +188,19 @@ fn reference_id(name: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Display {
     /// Values; references as `{link, value}`.
-    Values,
+    Raw,
     /// Display values only.
-    Display,
+    Names,
     /// `{display_value, value}` (and `link` for references), as `all` and the Change API.
-    All,
+    Both,
 }
 
 impl Display {
     pub(super) fn of(param: Option<&str>) -> Display {
         match param {
-            Some("all") => Display::All,
-            Some("true") => Display::Display,
-            _ => Display::Values,
+            Some("all") => Display::Both,
+            Some("true") => Display::Names,
+            _ => Display::Raw,
         }
     }
 }
@@ -210,14 +213,20 @@ pub(super) fn render(base: &str, row: &Row, display: Display, fields: Option<&[S
             continue;
         }
         let is_ref = REFERENCES.contains(&name.as_str()) && !stored.is_empty();
-        let value = if is_ref { reference_id(stored) } else { stored.clone() };
+        let value = if is_ref {
+            reference_id(stored)
+        } else {
+            stored.clone()
+        };
         let link = format!("{base}api/now/table/{name}/{value}");
         let json = match (display, is_ref) {
-            (Display::Values, true) => json!({ "link": link, "value": value }),
-            (Display::Values, false) => json!(stored),
-            (Display::Display, _) => json!(stored),
-            (Display::All, true) => json!({ "display_value": stored, "value": value, "link": link }),
-            (Display::All, false) => json!({ "display_value": stored, "value": stored }),
+            (Display::Raw, true) => json!({ "link": link, "value": value }),
+            (Display::Raw, false) => json!(stored),
+            (Display::Names, _) => json!(stored),
+            (Display::Both, true) => {
+                json!({ "display_value": stored, "value": value, "link": link })
+            }
+            (Display::Both, false) => json!({ "display_value": stored, "value": stored }),
         };
         out.insert(name.clone(), json);
     }

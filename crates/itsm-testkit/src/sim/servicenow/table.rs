@@ -19,16 +19,16 @@ pub(super) fn handle(sim: &ServiceNowSim, req: &Req, rest: &[&str]) -> Response 
     let show = |row: &Row| render(&base, row, display, fields.as_deref());
     match (&req.method, rest) {
         (&Method::GET, [table]) => {
-            let rows = state.tables.query(table, req.param("sysparm_query").unwrap_or(""));
+            let rows = state
+                .tables
+                .query(table, req.param("sysparm_query").unwrap_or(""));
             let items = rows.iter().map(show).collect();
             page(req, &base, items)
         }
-        (&Method::POST, [table]) => {
-            match write(&mut state.tables, table, None, req.fields()) {
-                Ok(row) => result(StatusCode::CREATED, show(&row)),
-                Err(resp) => resp,
-            }
-        }
+        (&Method::POST, [table]) => match write(&mut state.tables, table, None, req.fields()) {
+            Ok(row) => result(StatusCode::CREATED, show(&row)),
+            Err(resp) => *resp,
+        },
         (&Method::GET, [table, id]) => match state.tables.get(table, id) {
             Some(row) => result(StatusCode::OK, show(row)),
             None => not_found(),
@@ -39,7 +39,7 @@ pub(super) fn handle(sim: &ServiceNowSim, req: &Req, rest: &[&str]) -> Response 
             }
             match write(&mut state.tables, table, Some(id), req.fields()) {
                 Ok(row) => result(StatusCode::OK, show(&row)),
-                Err(resp) => resp,
+                Err(resp) => *resp,
             }
         }
         _ => error(
@@ -64,7 +64,7 @@ pub(super) fn write(
     table: &str,
     id: Option<&str>,
     mut changes: Row,
-) -> Result<Row, Response> {
+) -> Result<Row, Box<Response>> {
     let journal: Vec<(String, String)> = JOURNAL
         .iter()
         .filter_map(|f| changes.remove(*f).map(|v| ((*f).to_owned(), v)))
@@ -99,10 +99,10 @@ pub(super) fn write(
     tables
         .get(table, &sys_id)
         .cloned()
-        .ok_or_else(not_found)
+        .ok_or_else(|| Box::new(not_found()))
 }
 
-fn rules(table: &str, before: Option<&Row>, row: &mut Row) -> Result<(), Response> {
+fn rules(table: &str, before: Option<&Row>, row: &mut Row) -> Result<(), Box<Response>> {
     if table != "incident" {
         return Ok(());
     }
@@ -121,11 +121,11 @@ fn rules(table: &str, before: Option<&Row>, row: &mut Row) -> Result<(), Respons
             .into_iter()
             .find(|f| row.get(*f).is_none_or(|v| v.trim().is_empty()));
         if let Some(field) = missing {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::FORBIDDEN,
                 "Operation Failed",
                 &format!("Data Policy Exception: {field} is mandatory to resolve"),
-            ));
+            )));
         }
         row.insert("resolved_at".into(), now_text());
     }
@@ -138,4 +138,3 @@ fn number(row: &Row, field: &str) -> i64 {
         .filter(|n| (1..=3).contains(n))
         .unwrap_or(3)
 }
-
