@@ -79,7 +79,7 @@ pub mod config;
 mod incident;
 mod journal;
 mod record;
-mod webhook;
+pub mod webhook;
 
 pub use client::ServiceNow;
 pub use config::ServiceNowConfig;
