@@ -2,6 +2,7 @@
 //! an axum router on it, and stops when dropped.
 
 pub mod pagerduty;
+pub mod servicenow;
 
 use std::net::SocketAddr;
 
