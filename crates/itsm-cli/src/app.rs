@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use itsm_change::ChangeWorkflow;
-use itsm_cli::incidents::{apply_directory, local_workflow};
+use itsm_cli::incidents::{apply_directory, workflow_over};
 use itsm_core::{Clock, Recipient, Result, SystemClock};
 use itsm_incident::{IncidentWorkflow, WorkflowSettings};
 use itsm_local::LocalStore;
 use time::Duration;
 
+use crate::backends::Backends;
 use crate::cli::Output;
 use crate::config::Config;
 
@@ -17,6 +18,7 @@ use crate::config::Config;
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) store: LocalStore,
+    pub(crate) backends: Backends,
     pub(crate) workflow: ChangeWorkflow,
     pub(crate) output: Output,
 }
@@ -33,28 +35,32 @@ impl App {
         output: Output,
         clock: Arc<dyn Clock>,
     ) -> Result<App> {
-        let path = config.db_path();
         // The workflow applies the configured freeze windows (policy and gate); the store is
         // not given them too, or the gate would report each freeze twice.
-        let store = LocalStore::open(&path, clock.clone())?;
-        let workflow = ChangeWorkflow::new(Arc::new(store.clone()), Arc::new(store.clone()), clock)
-            .with_policy(config.policy)
-            .with_freezes(config.freezes.clone())
-            .with_window(Duration::hours(i64::from(config.change.window_hours)))
-            .with_change_manager(Recipient::Role(config.change.change_manager.clone()));
+        let backends = Backends::open(&config, clock.clone())?;
+        let store = backends.store.clone();
+        let workflow =
+            ChangeWorkflow::new(backends.changes.clone(), Arc::new(store.clone()), clock)
+                .with_policy(config.policy)
+                .with_freezes(config.freezes.clone())
+                .with_window(Duration::hours(i64::from(config.change.window_hours)))
+                .with_change_manager(Recipient::Role(config.change.change_manager.clone()));
         Ok(App {
             store,
+            backends,
             workflow,
             output,
         })
     }
 }
 
-/// The store with the configured `[[team]]`s and incident manager applied, and the
-/// incident workflow over it (the same workflow `itsm serve` runs for alerts).
+/// The store with the configured `[[team]]`s and incident manager applied, the configured
+/// ticketing system and paging platform, and the incident workflow over them (the same
+/// workflow `itsm serve` runs for alerts).
 #[derive(Debug)]
 pub(crate) struct Incidents {
     pub(crate) store: LocalStore,
+    pub(crate) backends: Backends,
     pub(crate) workflow: IncidentWorkflow,
 }
 
@@ -69,14 +75,19 @@ impl Incidents {
         config: &Config,
         clock: Arc<dyn Clock>,
     ) -> Result<Incidents> {
-        let store = LocalStore::open(config.db_path(), clock.clone())?;
+        let backends = Backends::open(config, clock.clone())?;
+        let store = backends.store.clone();
         apply_directory(&store, &config.incident, &config.teams).await?;
         let settings = WorkflowSettings {
             incident_manager: config.incident.manager.clone(),
             ..WorkflowSettings::default()
         };
-        let workflow = local_workflow(&store, clock, settings);
-        Ok(Incidents { store, workflow })
+        let workflow = workflow_over(&store, &backends.systems, clock, settings);
+        Ok(Incidents {
+            store,
+            backends,
+            workflow,
+        })
     }
 }
 

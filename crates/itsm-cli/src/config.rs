@@ -37,7 +37,17 @@ pub(crate) struct Config {
     pub(crate) teams: Vec<itsm_cli::incidents::TeamConfig>,
     #[serde(default)]
     pub(crate) specialist: crate::specialist_config::SpecialistConfig,
+    /// `[servicenow]`: the instance, when `[backend] kind = "servicenow"`.
+    #[serde(default)]
+    pub(crate) servicenow: Option<itsm_servicenow::ServiceNowConfig>,
+    /// `[pagerduty]`: PagerDuty as the paging platform (and for change events) when the
+    /// table or any `PAGERDUTY_*` variable is present.
+    #[serde(default)]
+    pub(crate) pagerduty: Option<itsm_pagerduty::PagerDutyConfig>,
 }
+
+/// The backends `[backend] kind` can name.
+pub(crate) const BACKENDS: [&str; 2] = ["local", "servicenow"];
 
 /// `[audit]`: where the deployment ledger lives.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -80,7 +90,8 @@ pub(crate) struct TraceConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BackendConfig {
-    /// Which backend: `local` (the embedded SQLite store).
+    /// Which backend: `local` (the embedded SQLite store) or `servicenow` (changes and
+    /// incidents on the `[servicenow]` instance).
     #[serde(default = "default_backend")]
     pub(crate) kind: String,
     /// The local store's database file.
@@ -238,18 +249,53 @@ impl Config {
             self.audit.url = Some(url);
             self.audit.store = AuditStoreKind::Postgres;
         }
+        self.apply_vendor_env(&var)
+    }
+
+    /// The `SERVICENOW_*` variables (when the backend is ServiceNow) and the `PAGERDUTY_*`
+    /// ones (any of them turns PagerDuty on).
+    fn apply_vendor_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<()> {
+        if self.backend.kind == "servicenow" || self.servicenow.is_some() {
+            self.servicenow
+                .get_or_insert_with(Default::default)
+                .apply_env_with(var)?;
+        }
+        let pagerduty_env = ["PAGERDUTY_API_TOKEN", "PAGERDUTY_ROUTING_KEY"]
+            .iter()
+            .any(|name| var(name).is_some_and(|v| !v.trim().is_empty()));
+        if self.pagerduty.is_some() || pagerduty_env {
+            self.pagerduty
+                .get_or_insert_with(Default::default)
+                .apply_env(var)?;
+        }
         Ok(())
     }
 
     fn validate(&self) -> Result<()> {
-        if self.backend.kind != "local" {
+        if !BACKENDS.contains(&self.backend.kind.as_str()) {
             return Err(Error::new(
                 ErrorKind::Config,
                 format!(
-                    "backend {:?} is not available in this version; use kind = \"local\"",
-                    self.backend.kind
+                    "backend {:?} is not available in this version; use kind = one of {}",
+                    self.backend.kind,
+                    BACKENDS.map(|b| format!("{b:?}")).join(", ")
                 ),
             ));
+        }
+        if self.backend.kind == "servicenow" {
+            match &self.servicenow {
+                Some(servicenow) => servicenow.validate()?,
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        "[backend] kind = \"servicenow\" needs a [servicenow] table or \
+                         SERVICENOW_INSTANCE_URL",
+                    ));
+                }
+            }
+        }
+        if let Some(pagerduty) = &self.pagerduty {
+            pagerduty.validate()?;
         }
         if self.change.window_hours == 0 {
             return Err(Error::new(

@@ -6,6 +6,7 @@
 
 mod app;
 mod args;
+mod backends;
 mod cli;
 mod commands;
 mod config;

@@ -40,7 +40,7 @@ pub const DEFAULT_EVENTS_PER_MINUTE: u32 = 120;
 ///
 /// Every field can also come from the environment (see [`apply_env`](Self::apply_env));
 /// the environment wins. Secrets are [`SecretString`]s and `Debug` shows none of them.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagerDutyConfig {
     /// REST API key (`Authorization: Token token=...`). Without it the adapter is
@@ -103,6 +103,27 @@ impl Default for RateLimits {
         RateLimits {
             rest_per_minute: DEFAULT_REST_PER_MINUTE,
             events_per_minute: DEFAULT_EVENTS_PER_MINUTE,
+        }
+    }
+}
+
+impl Default for PagerDutyConfig {
+    /// What an empty `[pagerduty]` table reads as.
+    fn default() -> Self {
+        PagerDutyConfig {
+            api_token: None,
+            routing_key: None,
+            routing_keys: BTreeMap::new(),
+            webhook_secrets: Vec::new(),
+            from_email: None,
+            rest_url: None,
+            events_url: None,
+            default_service: None,
+            default_escalation_policy: None,
+            incident_manager_escalation_policy: None,
+            teams: BTreeMap::new(),
+            trigger_lookup_attempts: default_lookup_attempts(),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -381,6 +402,18 @@ mod tests {
     const TOKEN: &str = "u+TOKENvalue-s3cr3t";
     const ROUTING: &str = "R0UTINGkeyS3CRET0000000000000000";
     const WHSEC: &str = "whsec-SIGNING-s3cr3t";
+
+    #[test]
+    fn default_is_what_an_empty_table_reads_as() {
+        let empty: PagerDutyConfig = toml::from_str("").unwrap();
+        let default = PagerDutyConfig::default();
+        assert_eq!(
+            default.trigger_lookup_attempts,
+            empty.trigger_lookup_attempts
+        );
+        assert_eq!(default.trigger_lookup_attempts, 3);
+        assert_eq!(default.rate_limits, empty.rate_limits);
+    }
 
     fn full() -> PagerDutyConfig {
         toml::from_str(&format!(

@@ -90,9 +90,11 @@ pub(crate) async fn run(config: Config, output: Output, command: ChangeCommand) 
                 Some(facts) => Some(facts.record(&config, &change).await?),
                 None => None,
             };
+            let (key, event) = change_event(&d, &change, &result);
+            let change_event = app.backends.send_change_event(&key, &event).await?;
             emit(
                 output,
-                &json!({ "change": change, "recorded": recorded }),
+                &json!({ "change": change, "recorded": recorded, "change_event": change_event }),
                 || {
                     let mut text = format!("closed\n{}", change_text(&change));
                     match &recorded {
@@ -103,6 +105,13 @@ pub(crate) async fn run(config: Config, output: Output, command: ChangeCommand) 
                         None => text.push_str(
                             "not recorded in the audit ledger: pass --artifact-digest to record it",
                         ),
+                    }
+                    match change_event {
+                        Some(sent) if sent.already => {
+                            text.push_str("\nchange event sent to PagerDuty by an earlier run");
+                        }
+                        Some(_) => text.push_str("\nchange event sent to PagerDuty"),
+                        None => {}
                     }
                     text
                 },
@@ -308,4 +317,54 @@ async fn decision(config: Config, output: Output, d: Decide, approve: bool) -> R
         )
     });
     Ok(exit::OK)
+}
+
+/// The paging platform's change event for a closed deployment, keyed by the change so a
+/// re-run of the close step sends it once.
+fn change_event(
+    d: &itsm_change::Deployment,
+    change: &itsm_change::ChangeRequest,
+    result: &DeploymentResult,
+) -> (itsm_core::IdempotencyKey, itsm_incident::ChangeEvent) {
+    let outcome = if result.succeeded {
+        "deployed"
+    } else {
+        "failed to deploy"
+    };
+    let mut details = std::collections::BTreeMap::new();
+    details.insert("service".to_owned(), d.service.to_string());
+    details.insert("version".to_owned(), d.version.to_string());
+    details.insert("environment".to_owned(), d.environment.to_string());
+    details.insert("pipeline_run".to_owned(), d.pipeline_run.to_string());
+    details.insert(
+        "change".to_owned(),
+        change
+            .number
+            .clone()
+            .unwrap_or_else(|| change.id.to_string()),
+    );
+    details.insert(
+        "outcome".to_owned(),
+        if result.succeeded {
+            "success"
+        } else {
+            "failure"
+        }
+        .to_owned(),
+    );
+    if let Some(commit) = d.commits.last() {
+        details.insert("commit".to_owned(), commit.to_string());
+    }
+    let event = itsm_incident::ChangeEvent {
+        summary: format!("{} {} {outcome} to {}", d.service, d.version, d.environment),
+        source: "itsm".to_owned(),
+        service: d.service.clone(),
+        routing: None,
+        timestamp: result
+            .finished_at
+            .unwrap_or_else(time::OffsetDateTime::now_utc),
+        links: d.links.clone(),
+        details,
+    };
+    (d.step_key("change-event"), event)
 }

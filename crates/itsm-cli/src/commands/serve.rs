@@ -1,6 +1,7 @@
 //! `itsm serve`: runs the alert bridge until SIGTERM / Ctrl-C: every accepted alert goes
-//! through the incident workflow on the embedded store (page + ticket, resolve both), and
-//! pages left unacknowledged escalate to the incident manager.
+//! through the incident workflow on the configured ticketing system and paging platform
+//! (page + ticket, resolve both), the vendors' webhooks are synced to the other side, and
+//! pages left unacknowledged on the embedded store escalate to the incident manager.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use itsm_cli::incidents::{IncidentConfig, TenantProfiles, WorkflowProcessor};
 use itsm_cli::serve::{Server, shutdown};
 use itsm_core::{Clock, Result, SystemClock};
+use itsm_incident::{SyncEngine, SyncSettings};
 use itsm_local::{ChatRelay, LocalStore};
 
 use crate::app::Incidents;
@@ -27,15 +29,29 @@ pub(crate) async fn run(config: Config, output: Output, args: ServeArgs) -> Resu
         serve.listen = listen;
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let Incidents { store, workflow } = Incidents::open_with_clock(&config, clock.clone()).await?;
+    let Incidents {
+        store,
+        backends,
+        workflow,
+    } = Incidents::open_with_clock(&config, clock.clone()).await?;
     let profiles = TenantProfiles::new(store.clone(), config.incident.default_profile()?);
     let processor = WorkflowProcessor::new(workflow, profiles);
-    let server = Server::builder(serve)
+    let sync = SyncEngine::new(
+        backends.systems.incidents.clone(),
+        backends.systems.pager.clone(),
+        Arc::new(store.clone()),
+        clock.clone(),
+        SyncSettings::default(),
+    );
+    let mut builder = Server::builder(serve)
         .processor(Arc::new(processor))
+        .sync_engine(Arc::new(sync))
         .parse_options(config.incident.parse_options())
-        .clock(clock)
-        .bind()
-        .await?;
+        .clock(clock);
+    for source in backends.webhooks {
+        builder = builder.webhook(source);
+    }
+    let server = builder.bind().await?;
     let housekeeping = housekeeping(store, &config.incident)?;
     let addr = server.local_addr();
     let queue = server.queue_path().display().to_string();

@@ -5,4 +5,4 @@ mod directory;
 mod processor;
 
 pub use directory::{IncidentConfig, ScheduleConfig, TeamConfig, apply_directory};
-pub use processor::{TenantProfiles, WorkflowProcessor, local_workflow};
+pub use processor::{Systems, TenantProfiles, WorkflowProcessor, local_workflow, workflow_over};

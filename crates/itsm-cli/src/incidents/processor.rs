@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use itsm_core::{Clock, Error, ErrorKind, Result};
-use itsm_incident::{Alert, AlertingProfile, IncidentWorkflow, WorkflowSettings};
+use itsm_incident::{
+    Alert, AlertingProfile, IncidentSystem, IncidentWorkflow, Pager, WorkflowSettings,
+};
 use itsm_local::LocalStore;
 
 use crate::serve::AlertProcessor;
@@ -80,14 +82,46 @@ impl WorkflowProcessor {
 pub fn local_workflow(
     store: &LocalStore,
     clock: Arc<dyn Clock>,
+    settings: WorkflowSettings,
+) -> IncidentWorkflow {
+    let shared = Arc::new(store.clone());
+    let systems = Systems {
+        incidents: shared.clone(),
+        ticketing_system: itsm_local::SYSTEM,
+        pager: shared,
+        paging_system: itsm_local::SYSTEM,
+    };
+    workflow_over(store, &systems, clock, settings)
+}
+
+/// The ticketing system and paging platform incidents run on, with the system names their
+/// links carry (`local`, `servicenow`, `pagerduty`, ...).
+#[derive(Debug, Clone)]
+pub struct Systems {
+    /// The ticketing system.
+    pub incidents: Arc<dyn IncidentSystem>,
+    /// Its name in links.
+    pub ticketing_system: &'static str,
+    /// The paging platform.
+    pub pager: Arc<dyn Pager>,
+    /// Its name in links.
+    pub paging_system: &'static str,
+}
+
+/// The incident workflow over `systems`, with the embedded store as team directory and
+/// notifier.
+pub fn workflow_over(
+    store: &LocalStore,
+    systems: &Systems,
+    clock: Arc<dyn Clock>,
     mut settings: WorkflowSettings,
 ) -> IncidentWorkflow {
-    settings.ticketing_system = itsm_local::SYSTEM.to_owned();
-    settings.paging_system = itsm_local::SYSTEM.to_owned();
+    settings.ticketing_system = systems.ticketing_system.to_owned();
+    settings.paging_system = systems.paging_system.to_owned();
     let shared = Arc::new(store.clone());
     IncidentWorkflow::new(
-        shared.clone(),
-        shared.clone(),
+        systems.incidents.clone(),
+        systems.pager.clone(),
         shared.clone(),
         shared,
         clock,

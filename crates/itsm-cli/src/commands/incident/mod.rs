@@ -12,8 +12,7 @@ mod text;
 use itsm_core::{Error, IdempotencyKey, ListRequest, Person, Result, ServiceId, TeamId};
 use itsm_incident::workflow::StepReport;
 use itsm_incident::{
-    Assignment, Incident, IncidentFilter, IncidentId, IncidentSystem, Note, Pager, Resolution,
-    TeamDirectory,
+    Assignment, Incident, IncidentFilter, IncidentId, Note, Resolution, TeamDirectory,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -41,7 +40,9 @@ pub(crate) async fn run(config: Config, output: Output, command: IncidentCommand
             };
             let app = Incidents::open(&config).await?;
             let listing = app
-                .store
+                .backends
+                .systems
+                .incidents
                 .list_incidents(&filter, &ListRequest::with_limit(limit.max(1)))
                 .await?;
             emit(output, &listing.items, || {
@@ -52,7 +53,7 @@ pub(crate) async fn run(config: Config, output: Output, command: IncidentCommand
         IncidentCommand::Show { id } => {
             let id = IncidentId::new(id)?;
             let app = Incidents::open(&config).await?;
-            let details = text::Details::load(&app.store, &id).await?;
+            let details = text::Details::load(&app, &id).await?;
             emit(output, &details, || details.text());
             Ok(exit::OK)
         }
@@ -145,7 +146,7 @@ pub(crate) async fn run(config: Config, output: Output, command: IncidentCommand
 /// Opens the store with the configured teams, checking that incident `id` exists.
 async fn open_on(config: &Config, id: &IncidentId) -> Result<Incidents> {
     let app = Incidents::open(config).await?;
-    app.store.get_incident(id).await?;
+    app.backends.systems.incidents.get_incident(id).await?;
     Ok(app)
 }
 
@@ -180,9 +181,9 @@ async fn done(
     steps: &[StepReport],
     key: Option<&IdempotencyKey>,
 ) -> Result<u8> {
-    let incident: Incident = app.store.get_incident(id).await?;
+    let incident: Incident = app.backends.systems.incidents.get_incident(id).await?;
     let page = match &incident.key {
-        Some(key) => app.store.find_page_by_key(key).await?,
+        Some(key) => app.backends.systems.pager.find_page_by_key(key).await?,
         None => None,
     };
     emit(

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
+use crate::app::Incidents;
 use itsm_core::{Person, Result, format_instant};
 use itsm_incident::workflow::{StepReport, StepStatus};
-use itsm_incident::{Incident, IncidentId, IncidentSystem, Note, Page, Pager, Resolution};
-use itsm_local::LocalStore;
+use itsm_incident::{Incident, IncidentId, Note, Page, Resolution};
 use serde::Serialize;
 
 /// The number a person quotes, else the id.
@@ -78,21 +78,30 @@ pub(super) struct Details {
 }
 
 impl Details {
-    /// Reads the incident, its page and both sides' notes.
-    pub(super) async fn load(store: &LocalStore, id: &IncidentId) -> Result<Details> {
-        let incident = store.get_incident(id).await?;
-        let notes = store.incident_notes(id).await?;
-        let resolution = store.incident_resolution(id).await?;
+    /// Reads the incident, its page and (on the embedded store) both sides' notes.
+    pub(super) async fn load(app: &Incidents, id: &IncidentId) -> Result<Details> {
+        let systems = &app.backends.systems;
+        let store = &app.store;
+        let incident = systems.incidents.get_incident(id).await?;
+        let (notes, resolution) = if app.backends.local_ticketing() {
+            (
+                store.incident_notes(id).await?,
+                store.incident_resolution(id).await?,
+            )
+        } else {
+            (Vec::new(), None)
+        };
         let page = match &incident.key {
-            Some(key) => store.find_page_by_key(key).await?,
+            Some(key) => systems.pager.find_page_by_key(key).await?,
             None => None,
         };
+        let local_paging = systems.paging_system == itsm_local::SYSTEM;
         let (page_notes, responders) = match page.as_ref().and_then(|p| p.id.as_ref()) {
-            Some(page_id) => (
+            Some(page_id) if local_paging => (
                 store.page_notes(page_id).await?,
                 store.page_responders(page_id).await?,
             ),
-            None => (Vec::new(), Vec::new()),
+            _ => (Vec::new(), Vec::new()),
         };
         Ok(Details {
             incident,

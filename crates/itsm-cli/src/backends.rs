@@ -1,0 +1,118 @@
+//! Which systems the commands run against, from the configuration: the embedded store
+//! always (team directory, notifications, sync state, tenants), the change and ticketing
+//! system of `[backend] kind` (the store, or ServiceNow), and the paging platform (the
+//! store, or PagerDuty when `[pagerduty]` / `PAGERDUTY_*` is configured), with the
+//! webhooks `itsm serve` mounts for them.
+
+use std::sync::Arc;
+
+use itsm_change::ChangeSystem;
+use itsm_cli::incidents::Systems;
+use itsm_core::{Clock, Error, ErrorKind, IdempotencyKey, Result};
+use itsm_incident::inbound::webhook::WebhookSource;
+use itsm_incident::{ChangeEvent, IncidentSystem, Pager, SyncStateStore};
+use itsm_local::LocalStore;
+use itsm_pagerduty::{PagerDuty, PagerDutyWebhooks};
+use itsm_servicenow::ServiceNow;
+use itsm_servicenow::webhook::ServiceNowWebhook;
+
+use crate::config::Config;
+
+/// The opened systems.
+#[derive(Debug, Clone)]
+pub(crate) struct Backends {
+    /// The embedded store.
+    pub(crate) store: LocalStore,
+    /// Where changes live.
+    pub(crate) changes: Arc<dyn ChangeSystem>,
+    /// Ticketing and paging, with their names.
+    pub(crate) systems: Systems,
+    /// PagerDuty, when configured (change events go there).
+    pub(crate) pagerduty: Option<Arc<PagerDuty>>,
+    /// The webhooks of the configured vendors.
+    pub(crate) webhooks: Vec<Arc<dyn WebhookSource>>,
+}
+
+impl Backends {
+    /// Opens the store and builds the configured adapters (no network call is made).
+    pub(crate) fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Backends> {
+        let store = LocalStore::open(config.db_path(), clock)?;
+        let local = Arc::new(store.clone());
+        let mut webhooks: Vec<Arc<dyn WebhookSource>> = Vec::new();
+        let (changes, incidents, ticketing_system): (
+            Arc<dyn ChangeSystem>,
+            Arc<dyn IncidentSystem>,
+            &'static str,
+        ) = match (config.backend.kind.as_str(), &config.servicenow) {
+            ("servicenow", Some(servicenow)) => {
+                let adapter = Arc::new(ServiceNow::new(servicenow.clone())?);
+                if servicenow.webhook.is_configured() {
+                    webhooks.push(Arc::new(ServiceNowWebhook::from_config(servicenow)?));
+                }
+                (adapter.clone(), adapter, itsm_servicenow::SYSTEM)
+            }
+            ("servicenow", None) => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "[backend] kind = \"servicenow\" needs a [servicenow] table",
+                ));
+            }
+            _ => (local.clone(), local.clone(), itsm_local::SYSTEM),
+        };
+        let (pager, paging_system, pagerduty): (Arc<dyn Pager>, &'static str, _) =
+            match &config.pagerduty {
+                Some(pd) => {
+                    let adapter = Arc::new(PagerDuty::new(pd.clone())?);
+                    if !pd.webhook_secrets.is_empty() {
+                        webhooks.push(Arc::new(PagerDutyWebhooks::from_config(pd)));
+                    }
+                    (adapter.clone(), itsm_pagerduty::SYSTEM, Some(adapter))
+                }
+                None => (local, itsm_local::SYSTEM, None),
+            };
+        Ok(Backends {
+            store,
+            changes,
+            systems: Systems {
+                incidents,
+                ticketing_system,
+                pager,
+                paging_system,
+            },
+            pagerduty,
+            webhooks,
+        })
+    }
+
+    /// Whether tickets live in the embedded store (its notes and resolutions can be read).
+    pub(crate) fn local_ticketing(&self) -> bool {
+        self.systems.ticketing_system == itsm_local::SYSTEM
+    }
+
+    /// Sends `event` to PagerDuty once per `key`, across runs: the key is remembered in the
+    /// store after PagerDuty took it, so re-running the step sends nothing more. `None`
+    /// when PagerDuty is not configured.
+    pub(crate) async fn send_change_event(
+        &self,
+        key: &IdempotencyKey,
+        event: &ChangeEvent,
+    ) -> Result<Option<ChangeEventSent>> {
+        let Some(pagerduty) = &self.pagerduty else {
+            return Ok(None);
+        };
+        let marker = format!("pagerduty-change-event/{key}");
+        if self.store.is_seen(&marker).await? {
+            return Ok(Some(ChangeEventSent { already: true }));
+        }
+        pagerduty.send_change_event(key, event).await?;
+        self.store.mark_seen(&marker, event.timestamp).await?;
+        Ok(Some(ChangeEventSent { already: false }))
+    }
+}
+
+/// What [`Backends::send_change_event`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct ChangeEventSent {
+    /// Sent by an earlier run.
+    pub(crate) already: bool,
+}
