@@ -62,6 +62,7 @@ mod config;
 mod incident;
 mod labels;
 mod model;
+mod specialist;
 mod status;
 mod webhook;
 

@@ -107,6 +107,10 @@ pub(crate) struct IssueComment {
     #[serde(default)]
     pub(crate) body: Option<Value>,
     #[serde(default)]
+    pub(crate) author: Option<JsmUser>,
+    #[serde(default)]
+    pub(crate) created: Option<String>,
+    #[serde(default)]
     pub(crate) properties: Vec<EntityProperty>,
 }
 

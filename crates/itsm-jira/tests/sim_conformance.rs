@@ -25,3 +25,15 @@ async fn change_system_conformance() {
     assert!(report.passed().len() >= 9, "{report:?}");
     let _ = IncidentSystem::capabilities(&jira);
 }
+
+#[tokio::test]
+async fn specialist_catalog_conformance() {
+    use itsm_specialist::SpecialistCatalog;
+    let (_sim, _server, jira) = common::sim_adapter().await;
+    let report = conformance::specialist::run_all(&jira).await;
+    let caps = SpecialistCatalog::capabilities(&jira);
+    for (check, missing) in report.skipped() {
+        assert!(!caps.supports(missing), "{check} skipped though {missing} is claimed");
+    }
+    assert_eq!(report.passed().len(), 5, "{report:?}");
+}
