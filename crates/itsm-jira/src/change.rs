@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::adapter::{Inner, Jira, comment_update, merge, not_configured};
 use crate::config::{ChangeConfig, KeyCarrier, TemplateConfig};
 use crate::labels::jql_string;
-use crate::model::{Issue, parse_time};
+use crate::model::{Issue, time_of};
 
 const FIELDS: &str = "summary,description,status,labels,resolution,resolutiondate,created,updated";
 
@@ -92,7 +92,7 @@ impl Inner {
                 close_code_of(cfg, name).map(|code| Closure {
                     code,
                     notes: String::new(),
-                    closed_at: f.resolutiondate.as_deref().and_then(parse_time),
+                    closed_at: time_of(&f.resolutiondate),
                 })
             })
             .flatten();
@@ -135,8 +135,8 @@ impl Inner {
             closure,
             links: vec![],
             external: Some(self.client.reference(&issue.key)),
-            created_at: f.created.as_deref().and_then(parse_time),
-            updated_at: f.updated.as_deref().and_then(parse_time),
+            created_at: time_of(&f.created),
+            updated_at: time_of(&f.updated),
         })
     }
 

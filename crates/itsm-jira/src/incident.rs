@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::adapter::{Inner, Jira, comment_update, merge, not_configured};
 use crate::config::{IncidentConfig, KeyCarrier, MajorFlag};
 use crate::labels::jql_string;
-use crate::model::{Issue, parse_time};
+use crate::model::{Issue, time_of};
 
 const BASE_FIELDS: &str = "summary,description,status,labels,priority,components,resolution,resolutiondate,created,updated";
 
@@ -160,8 +160,8 @@ impl Inner {
             links_to: vec![],
             links: vec![],
             external: Some(self.client.reference(&issue.key)),
-            opened_at: f.created.as_deref().and_then(parse_time),
-            resolved_at: f.resolutiondate.as_deref().and_then(parse_time),
+            opened_at: time_of(&f.created),
+            resolved_at: time_of(&f.resolutiondate),
         })
     }
 

@@ -44,9 +44,9 @@ pub(crate) struct IssueFields {
     #[serde(deserialize_with = "null_as_default")]
     pub(crate) labels: Vec<String>,
     pub(crate) resolution: Option<Named>,
-    pub(crate) resolutiondate: Option<String>,
-    pub(crate) created: Option<String>,
-    pub(crate) updated: Option<String>,
+    pub(crate) resolutiondate: Option<Value>,
+    pub(crate) created: Option<Value>,
+    pub(crate) updated: Option<Value>,
     pub(crate) priority: Option<Named>,
     #[serde(deserialize_with = "null_as_default")]
     pub(crate) components: Vec<Named>,
@@ -109,7 +109,7 @@ pub(crate) struct IssueComment {
     #[serde(default)]
     pub(crate) author: Option<JsmUser>,
     #[serde(default)]
-    pub(crate) created: Option<String>,
+    pub(crate) created: Option<Value>,
     #[serde(default)]
     pub(crate) properties: Vec<EntityProperty>,
 }
@@ -286,6 +286,12 @@ pub(crate) struct JsmComment {
     pub(crate) author: Option<JsmUser>,
     #[serde(default)]
     pub(crate) created: Option<JsmDate>,
+}
+
+/// A timestamp field's instant, when it is a string Jira's formats parse (anything else,
+/// such as the number some examples carry, reads as unknown).
+pub(crate) fn time_of(value: &Option<Value>) -> Option<OffsetDateTime> {
+    value.as_ref().and_then(Value::as_str).and_then(parse_time)
 }
 
 /// Parses Jira's timestamps: RFC 3339, or Jira's `2019-06-09T12:00:00.000+0000`.

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::adapter::{Inner, Jira, not_configured};
 use crate::config::{KeyCarrier, OfferingConfig, SpecialistConfig};
 use crate::labels::jql_string;
-use crate::model::{RequestTypeField, parse_time};
+use crate::model::{RequestTypeField, time_of};
 
 fn urgency_name(u: Urgency) -> &'static str {
     match u {
@@ -107,7 +107,7 @@ impl Inner {
             })
             .collect();
         Ok(Offering {
-            id: OfferingId::new(&rt.id)?,
+            id: OfferingId::new(&o.request_type)?,
             team: o.team.clone(),
             name: rt.name.unwrap_or_else(|| rt.id.clone()),
             description: rt.description.unwrap_or_default(),
@@ -149,7 +149,7 @@ impl Inner {
                         .unwrap_or_else(|| "unknown".into()),
                 ),
                 text: c.body.as_ref().map(crate::adf::text).unwrap_or_default(),
-                at: c.created.as_deref().and_then(parse_time),
+                at: time_of(&c.created),
             })
             .collect();
         let inputs: BTreeMap<String, InputValue> = request
