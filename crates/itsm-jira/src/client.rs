@@ -11,9 +11,8 @@ use url::Url;
 use crate::adf;
 use crate::config::JiraConfig;
 use crate::model::{
-    CommentPage, CreatedIssue, CustomerRequest, Issue, IssueComment, JsmApproval, JsmComment,
-    JsmPage, RemoteLink, RequestStatus, RequestType, RequestTypeFields, SearchPage, Transition,
-    Transitions,
+    CommentPage, CreatedIssue, CustomerRequest, Issue, IssueComment, JsmApproval, JsmPage,
+    RemoteLink, RequestStatus, RequestType, RequestTypeFields, SearchPage, Transition, Transitions,
 };
 
 /// The comment property that holds a note's idempotency key.
@@ -232,25 +231,6 @@ impl JiraClient {
     /// `GET /rest/servicedeskapi/request/{key}/status` (every page, oldest first as sent).
     pub(crate) async fn request_statuses(&self, key: &str) -> Result<Vec<RequestStatus>> {
         self.paged(Self::request_path(key, "/status")?, &[]).await
-    }
-
-    /// `GET /rest/servicedeskapi/request/{key}/comment`.
-    pub(crate) async fn request_comments(&self, key: &str) -> Result<Vec<JsmComment>> {
-        self.paged(Self::request_path(key, "/comment")?, &[]).await
-    }
-
-    /// `POST /rest/servicedeskapi/request/{key}/comment` (plain text, public or internal).
-    pub(crate) async fn add_request_comment(
-        &self,
-        key: &str,
-        text: &str,
-        public: bool,
-    ) -> Result<()> {
-        let body = json!({ "body": text, "public": public });
-        self.http
-            .send(Request::post(Self::request_path(key, "/comment")?).json(&body))
-            .await
-            .map(|_| ())
     }
 
     /// `GET /rest/servicedeskapi/request/{key}/approval`.

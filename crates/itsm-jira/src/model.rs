@@ -10,8 +10,6 @@ use time::format_description::well_known::Rfc3339;
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Named {
     #[serde(default)]
-    pub(crate) id: Option<String>,
-    #[serde(default)]
     pub(crate) name: Option<String>,
 }
 
@@ -24,8 +22,6 @@ impl Named {
 /// An issue of `GET /rest/api/3/issue/{key}` and of search results.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Issue {
-    #[serde(default)]
-    pub(crate) id: String,
     pub(crate) key: String,
     #[serde(default)]
     pub(crate) fields: IssueFields,
@@ -80,8 +76,6 @@ pub(crate) struct SearchPage {
 /// The answer of `POST /rest/api/3/issue`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct CreatedIssue {
-    #[serde(default)]
-    pub(crate) id: Option<String>,
     pub(crate) key: String,
 }
 
@@ -161,8 +155,6 @@ impl JsmDate {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CustomerRequest {
-    #[serde(default)]
-    pub(crate) issue_id: Option<String>,
     pub(crate) issue_key: String,
     #[serde(default)]
     pub(crate) request_type_id: Option<String>,
@@ -200,10 +192,6 @@ pub(crate) struct JsmPage<T> {
     pub(crate) values: Vec<T>,
     #[serde(default)]
     pub(crate) is_last_page: Option<bool>,
-    #[serde(default)]
-    pub(crate) start: Option<u64>,
-    #[serde(default)]
-    pub(crate) size: Option<u64>,
 }
 
 /// An approval of `GET …/request/{key}/approval`.
@@ -274,18 +262,6 @@ pub(crate) struct ValidValue {
 pub(crate) struct JiraSchema {
     #[serde(rename = "type")]
     pub(crate) kind: Option<String>,
-}
-
-/// A JSM comment.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct JsmComment {
-    #[serde(default)]
-    pub(crate) body: Option<String>,
-    #[serde(default)]
-    pub(crate) author: Option<JsmUser>,
-    #[serde(default)]
-    pub(crate) created: Option<JsmDate>,
 }
 
 /// A timestamp field's instant, when it is a string Jira's formats parse (anything else,

@@ -16,8 +16,7 @@ use itsm_core::{
 };
 use itsm_specialist::{
     Comment, InputKind, InputSpec, InputValue, NewRequest, Offering, OfferingId, RequestFilter,
-    RequestId, RequestState, SpecialistCatalog, SpecialistRequest, Transition, Urgency,
-    capability,
+    RequestId, RequestState, SpecialistCatalog, SpecialistRequest, Transition, Urgency, capability,
 };
 use serde_json::{Value, json};
 
@@ -78,7 +77,11 @@ impl Inner {
             .ok_or_else(|| not_configured(operation, "specialist"))
     }
 
-    fn offering_config<'a>(&self, cfg: &'a SpecialistConfig, id: &str) -> Result<&'a OfferingConfig> {
+    fn offering_config<'a>(
+        &self,
+        cfg: &'a SpecialistConfig,
+        id: &str,
+    ) -> Result<&'a OfferingConfig> {
         cfg.offerings
             .iter()
             .find(|o| o.request_type == id)
@@ -90,7 +93,10 @@ impl Inner {
     }
 
     async fn offering(&self, cfg: &SpecialistConfig, o: &OfferingConfig) -> Result<Offering> {
-        let rt = self.client.request_type(&cfg.service_desk_id, &o.request_type).await?;
+        let rt = self
+            .client
+            .request_type(&cfg.service_desk_id, &o.request_type)
+            .await?;
         let fields = self
             .client
             .request_type_fields(&cfg.service_desk_id, &o.request_type)
@@ -167,7 +173,9 @@ impl Inner {
         Ok(SpecialistRequest {
             id: RequestId::new(&request.issue_key)?,
             number: Some(request.issue_key.clone()),
-            key: l.value(labels, "key").and_then(|k| IdempotencyKey::new(k).ok()),
+            key: l
+                .value(labels, "key")
+                .and_then(|k| IdempotencyKey::new(k).ok()),
             offering: OfferingId::new(&rt)?,
             team: offering.team.clone(),
             requester: TeamId::new(l.value(labels, "requester").unwrap_or("unknown"))?,
@@ -178,7 +186,10 @@ impl Inner {
                 Some("low") => Urgency::Low,
                 _ => Urgency::Medium,
             },
-            state: cfg.statuses.state_of(&status).unwrap_or(RequestState::Submitted),
+            state: cfg
+                .statuses
+                .state_of(&status)
+                .unwrap_or(RequestState::Submitted),
             transitions,
             comments,
             external: Some(self.client.reference(&request.issue_key)),
@@ -201,7 +212,11 @@ impl SpecialistCatalog for Jira {
         let inner = &*self.inner;
         let cfg = inner.specialist_config("list_offerings")?;
         let mut out = Vec::new();
-        for o in cfg.offerings.iter().filter(|o| team.as_ref().is_none_or(|t| *t == o.team)) {
+        for o in cfg
+            .offerings
+            .iter()
+            .filter(|o| team.as_ref().is_none_or(|t| *t == o.team))
+        {
             out.push(inner.offering(cfg, o).await?);
         }
         Ok(out)
@@ -277,7 +292,12 @@ impl SpecialistCatalog for Jira {
             .offerings
             .iter()
             .filter(|o| filter.team.as_ref().is_none_or(|t| *t == o.team))
-            .filter(|o| filter.offering.as_ref().is_none_or(|id| id.as_str() == o.request_type))
+            .filter(|o| {
+                filter
+                    .offering
+                    .as_ref()
+                    .is_none_or(|id| id.as_str() == o.request_type)
+            })
             .map(|o| jql_string(&l.label("offering", &o.request_type)))
             .collect();
         if offerings.is_empty() {
@@ -289,7 +309,10 @@ impl SpecialistCatalog for Jira {
             offerings.join(", ")
         );
         if let Some(r) = &filter.requester {
-            jql.push_str(&format!(" AND labels = {}", jql_string(&l.label("requester", r.as_str()))));
+            jql.push_str(&format!(
+                " AND labels = {}",
+                jql_string(&l.label("requester", r.as_str()))
+            ));
         }
         if !filter.states.is_empty() {
             let names: Vec<String> = filter
@@ -309,7 +332,9 @@ impl SpecialistCatalog for Jira {
         for issue in &found.issues {
             items.push(inner.read_request(cfg, &issue.key).await?);
         }
-        let next = found.next_page_token.filter(|_| found.is_last != Some(true));
+        let next = found
+            .next_page_token
+            .filter(|_| found.is_last != Some(true));
         Ok(Listing { items, next })
     }
 
@@ -320,10 +345,12 @@ impl SpecialistCatalog for Jira {
         _by: Person,
         _note: Option<String>,
     ) -> Result<SpecialistRequest> {
-        Err(Error::unsupported("transition", crate::SYSTEM).with_context(
-            "hint",
-            "specialist teams move JSM requests in Jira; itsm reads the status",
-        ))
+        Err(
+            Error::unsupported("transition", crate::SYSTEM).with_context(
+                "hint",
+                "specialist teams move JSM requests in Jira; itsm reads the status",
+            ),
+        )
     }
 
     async fn comment(

@@ -50,10 +50,17 @@ fn the_table_deserialises_with_defaults() {
     assert_eq!(i.issue_type, "Incident");
     assert_eq!(
         i.major,
-        MajorFlag::Field { id: "customfield_10060".into(), value: "Major".into() }
+        MajorFlag::Field {
+            id: "customfield_10060".into(),
+            value: "Major".into()
+        }
     );
     assert_eq!(i.statuses.acknowledged, ["Triage"]);
-    assert_eq!(i.statuses.new, ["Open", "To Do", "New"], "unset states keep their defaults");
+    assert_eq!(
+        i.statuses.new,
+        ["Open", "To Do", "New"],
+        "unset states keep their defaults"
+    );
     let ch = c.change.as_ref().unwrap();
     assert_eq!(ch.statuses.scheduled, ["Approved"]);
     assert_eq!(ch.templates[0].fields["customfield_10100"]["value"], "Low");
@@ -75,8 +82,14 @@ fn env_variables_win_over_the_file() {
     assert_eq!(c.site_url.host_str(), Some("other.atlassian.net"));
     assert_eq!(c.incident.as_ref().unwrap().project, "INC");
     assert_eq!(c.change.as_ref().unwrap().service_desk_id, "9");
-    assert_eq!(c.email.as_deref(), Some("itsm@example.com"), "blank values are ignored");
-    let err = c.apply_vars(|n| (n == "JIRA_SITE_URL").then(|| "not a url".into())).unwrap_err();
+    assert_eq!(
+        c.email.as_deref(),
+        Some("itsm@example.com"),
+        "blank values are ignored"
+    );
+    let err = c
+        .apply_vars(|n| (n == "JIRA_SITE_URL").then(|| "not a url".into()))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
 }
 
@@ -92,31 +105,49 @@ fn validate_names_what_is_wrong() {
     assert!(c.validate().unwrap_err().to_string().contains("not both"));
     let mut c = parsed();
     c.incident.as_mut().unwrap().service_field = "team".into();
-    assert!(c.validate().unwrap_err().to_string().contains("service_field"));
+    assert!(
+        c.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("service_field")
+    );
     let mut c = parsed();
     c.incident = None;
     c.change = None;
-    assert!(c.validate().unwrap_err().to_string().contains("[jira.incident]"));
-    assert!(Jira::new({
-        let mut c = parsed();
-        c.email = None;
-        c
-    })
-    .is_err());
+    assert!(
+        c.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("[jira.incident]")
+    );
+    assert!(
+        Jira::new({
+            let mut c = parsed();
+            c.email = None;
+            c
+        })
+        .is_err()
+    );
 }
 
 #[tokio::test]
 async fn secrets_never_appear_in_debug_or_errors() {
     let c = parsed();
     let shown = format!("{c:?}");
-    assert!(!shown.contains("file-token-s3cr3t") && !shown.contains("hook-s3cr3t"), "{shown}");
+    assert!(
+        !shown.contains("file-token-s3cr3t") && !shown.contains("hook-s3cr3t"),
+        "{shown}"
+    );
     assert!(shown.contains("[REDACTED]"));
     // An adapter pointed at a closed port: the error names the site, never the token.
     let mut c = common::config("http://127.0.0.1:9/");
     c.webhook_secret = Some("hook-s3cr3t".to_owned().into());
     let jira = Jira::with_retry_policy(c, itsm_http::RetryPolicy::none()).unwrap();
     let shown = format!("{jira:?} {:?}", jira.webhook_source());
-    assert!(!shown.contains(common::TOKEN) && !shown.contains("hook-s3cr3t"), "{shown}");
+    assert!(
+        !shown.contains(common::TOKEN) && !shown.contains("hook-s3cr3t"),
+        "{shown}"
+    );
     let err = jira
         .get_incident(&itsm_incident::IncidentId::new("OPS-1").unwrap())
         .await
@@ -132,11 +163,44 @@ async fn unconfigured_record_kinds_are_unsupported() {
     c.change = None;
     c.specialist = None;
     let jira = Jira::new(c).unwrap();
-    assert!(itsm_change::ChangeSystem::capabilities(&jira).iter().next().is_none());
-    let err = itsm_change::ChangeSystem::get_change(&jira, &itsm_change::ChangeId::new("CHG-1").unwrap())
-        .await
-        .unwrap_err();
+    assert!(
+        itsm_change::ChangeSystem::capabilities(&jira)
+            .iter()
+            .next()
+            .is_none()
+    );
+    let err =
+        itsm_change::ChangeSystem::get_change(&jira, &itsm_change::ChangeId::new("CHG-1").unwrap())
+            .await
+            .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
     assert!(err.to_string().contains("[jira.change]"), "{err}");
-    assert!(IncidentSystem::capabilities(&jira).supports(itsm_incident::capability::INCIDENT_MAJOR));
+    assert!(
+        IncidentSystem::capabilities(&jira).supports(itsm_incident::capability::INCIDENT_MAJOR)
+    );
+}
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/jira-service-management/itsm.toml"
+    );
+    let file: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut c: JiraConfig = file["jira"].clone().try_into().unwrap();
+    c.apply_vars(|n| match n {
+        "JIRA_EMAIL" => Some("itsm@example.com".into()),
+        "JIRA_API_TOKEN" => Some("t".into()),
+        _ => None,
+    })
+    .unwrap();
+    c.validate().unwrap();
+    assert_eq!(
+        c.change.as_ref().unwrap().templates[0].id,
+        "checkout-release"
+    );
+    assert_eq!(
+        c.specialist.as_ref().unwrap().offerings[0].team.as_str(),
+        "dba"
+    );
 }

@@ -19,11 +19,23 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use itsm_change::{ApprovalDecision, ChangeFilter, ChangeId, ChangeKind, ChangeState, ChangeSystem, CloseCode, Closure, NewChange};
-use itsm_core::{Environment, ErrorKind, ExternalRef, IdempotencyKey, ListRequest, Person, Result, ServiceId, TeamId, Version};
-use itsm_incident::{Assignment, IncidentFilter, IncidentId, IncidentState, IncidentSystem, NewIncident, Note, Priority, Resolution, ServiceKind};
+use itsm_change::{
+    ApprovalDecision, ChangeFilter, ChangeId, ChangeKind, ChangeState, ChangeSystem, CloseCode,
+    Closure, NewChange,
+};
+use itsm_core::{
+    Environment, ErrorKind, ExternalRef, IdempotencyKey, ListRequest, Person, Result, ServiceId,
+    TeamId, Version,
+};
+use itsm_incident::{
+    Assignment, IncidentFilter, IncidentId, IncidentState, IncidentSystem, NewIncident, Note,
+    Priority, Resolution, ServiceKind,
+};
 use itsm_jira::{Jira, JiraConfig};
-use itsm_specialist::{InputKind, InputValue, NewRequest, OfferingId, RequestFilter, RequestId, SpecialistCatalog, Urgency};
+use itsm_specialist::{
+    InputKind, InputValue, NewRequest, OfferingId, RequestFilter, RequestId, SpecialistCatalog,
+    Urgency,
+};
 use itsm_testkit::prism::PrismMock;
 use itsm_testkit::sim::SimServer;
 use serde_json::{Value, json};
@@ -83,11 +95,24 @@ fn patch(mut body: Value, status: &str) -> Value {
 
 async fn forward(State(p): State<Proxy>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-    let path = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
-    let base = if path.starts_with("/rest/servicedeskapi/") { &p.servicedesk } else { &p.platform };
+    let body: Bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let base = if path.starts_with("/rest/servicedeskapi/") {
+        &p.servicedesk
+    } else {
+        &p.platform
+    };
     let url = format!("{}{}", base.trim_end_matches('/'), path);
-    let mut out = p.http.request(parts.method.clone(), url).body(body.to_vec());
+    let mut out = p
+        .http
+        .request(parts.method.clone(), url)
+        .body(body.to_vec());
     for (name, value) in &parts.headers {
         if name != "host" && name != "content-length" {
             out = out.header(name, value);
@@ -112,7 +137,9 @@ async fn forward(State(p): State<Proxy>, request: Request) -> Response {
         && let Ok(problem) = serde_json::from_slice::<Value>(&bytes)
         && let Some(violations) = problem.get("validation").and_then(Value::as_array)
         && !violations.is_empty()
-        && violations.iter().all(|v| v.pointer("/location/0").and_then(Value::as_str) == Some("response"))
+        && violations
+            .iter()
+            .all(|v| v.pointer("/location/0").and_then(Value::as_str) == Some("response"))
     {
         return (StatusCode::OK, [("content-type", "application/json")], "[]").into_response();
     }
@@ -160,18 +187,30 @@ fn accepted<T: std::fmt::Debug>(what: &str, result: Result<T>, prism_logs: &dyn 
         if std::env::var("CONTRACT_SHOW_LOGS").is_ok() {
             println!("{what}: {e}");
         }
-        let refused = e.to_string().contains("prism/errors#VIOLATIONS") || matches!(
-            e.kind(),
-            ErrorKind::InvalidInput | ErrorKind::Unauthenticated | ErrorKind::NotFound | ErrorKind::PermissionDenied
+        let refused = e.to_string().contains("prism/errors#VIOLATIONS")
+            || matches!(
+                e.kind(),
+                ErrorKind::InvalidInput
+                    | ErrorKind::Unauthenticated
+                    | ErrorKind::NotFound
+                    | ErrorKind::PermissionDenied
+            );
+        assert!(
+            !refused,
+            "{what} was refused by the spec mock: {e}\n{}",
+            prism_logs()
         );
-        assert!(!refused, "{what} was refused by the spec mock: {e}\n{}", prism_logs());
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_meets_both_specs() {
-    let Some(platform) = PrismMock::start("jira-platform.json") else { return };
-    let Some(servicedesk) = PrismMock::start("jira-servicedesk.json") else { return };
+    let Some(platform) = PrismMock::start("jira-platform.json") else {
+        return;
+    };
+    let Some(servicedesk) = PrismMock::start("jira-servicedesk.json") else {
+        return;
+    };
     let proxy = Proxy {
         platform: platform.base_url(),
         servicedesk: servicedesk.base_url(),
@@ -181,8 +220,15 @@ async fn every_operation_meets_both_specs() {
     let status = proxy.status.clone();
     let router = Router::new().fallback(forward).with_state(proxy);
     let server = SimServer::start(router).await.unwrap();
-    let jira = Jira::with_retry_policy(config(&server.base_url()), itsm_http::RetryPolicy::none()).unwrap();
-    let logs = || format!("platform:\n{}\nservicedesk:\n{}", platform.log(), servicedesk.log());
+    let jira = Jira::with_retry_policy(config(&server.base_url()), itsm_http::RetryPolicy::none())
+        .unwrap();
+    let logs = || {
+        format!(
+            "platform:\n{}\nservicedesk:\n{}",
+            platform.log(),
+            servicedesk.log()
+        )
+    };
     let set = |s: &str| *status.lock().unwrap() = s.to_owned();
 
     // Incidents.
@@ -191,28 +237,77 @@ async fn every_operation_meets_both_specs() {
         summary: "Checkout latency".into(),
         description: "p99 above SLO".into(),
         priority: Priority::P2,
-        assignment: Assignment { service: ServiceId::new("checkout").unwrap(), kind: ServiceKind::DigitalService, team: None },
+        assignment: Assignment {
+            service: ServiceId::new("checkout").unwrap(),
+            kind: ServiceKind::DigitalService,
+            team: None,
+        },
         tenant: None,
         links_to: vec![],
         links: vec![],
     };
     let other = IdempotencyKey::new("contract/2").unwrap();
-    accepted("find_incident_by_key", jira.find_incident_by_key(&other).await, &logs);
-    accepted("create_incident", jira.create_incident(&key, &new).await, &logs);
+    accepted(
+        "find_incident_by_key",
+        jira.find_incident_by_key(&other).await,
+        &logs,
+    );
+    accepted(
+        "create_incident",
+        jira.create_incident(&key, &new).await,
+        &logs,
+    );
     let id = IncidentId::new("ED-24").unwrap();
     accepted("get_incident", jira.get_incident(&id).await, &logs);
-    let filter = IncidentFilter { service: Some(ServiceId::new("checkout").unwrap()), states: vec![IncidentState::New], major_only: true };
-    accepted("list_incidents", jira.list_incidents(&filter, &ListRequest::with_limit(10)).await, &logs);
-    accepted("set_state", jira.set_state(&id, IncidentState::Acknowledged, Some(Person::named("Ola"))).await, &logs);
-    let to = Assignment { service: ServiceId::new("network").unwrap(), kind: ServiceKind::Foundational, team: Some(TeamId::new("netops").unwrap()) };
+    let filter = IncidentFilter {
+        service: Some(ServiceId::new("checkout").unwrap()),
+        states: vec![IncidentState::New],
+        major_only: true,
+    };
+    accepted(
+        "list_incidents",
+        jira.list_incidents(&filter, &ListRequest::with_limit(10))
+            .await,
+        &logs,
+    );
+    accepted(
+        "set_state",
+        jira.set_state(&id, IncidentState::Acknowledged, Some(Person::named("Ola")))
+            .await,
+        &logs,
+    );
+    let to = Assignment {
+        service: ServiceId::new("network").unwrap(),
+        kind: ServiceKind::Foundational,
+        team: Some(TeamId::new("netops").unwrap()),
+    };
     accepted("reassign", jira.reassign(&id, &to).await, &logs);
-    accepted("set_priority", jira.set_priority(&id, Priority::P1).await, &logs);
+    accepted(
+        "set_priority",
+        jira.set_priority(&id, Priority::P1).await,
+        &logs,
+    );
     accepted("set_major", jira.set_major(&id, true).await, &logs);
-    let note = Note { text: "Rolling back".into(), author: None };
-    accepted("incident add_note", IncidentSystem::add_note(&jira, &id, &other, &note).await, &logs);
-    let page = ExternalRef::new("pagerduty", "PT4KHLK").with_url("https://acme.pagerduty.com/incidents/PT4KHLK".parse().unwrap());
+    let note = Note {
+        text: "Rolling back".into(),
+        author: None,
+    };
+    accepted(
+        "incident add_note",
+        IncidentSystem::add_note(&jira, &id, &other, &note).await,
+        &logs,
+    );
+    let page = ExternalRef::new("pagerduty", "PT4KHLK").with_url(
+        "https://acme.pagerduty.com/incidents/PT4KHLK"
+            .parse()
+            .unwrap(),
+    );
     accepted("link", jira.link(&id, &page).await, &logs);
-    let resolution = Resolution { code: "fixed".into(), notes: "rolled back".into(), by: None };
+    let resolution = Resolution {
+        code: "fixed".into(),
+        notes: "rolled back".into(),
+        by: None,
+    };
     accepted("resolve", jira.resolve(&id, &resolution).await, &logs);
 
     // Changes.
@@ -233,31 +328,80 @@ async fn every_operation_meets_both_specs() {
         retroactive: false,
         links: vec![],
     };
-    accepted("find_change_by_key", jira.find_change_by_key(&other).await, &logs);
+    accepted(
+        "find_change_by_key",
+        jira.find_change_by_key(&other).await,
+        &logs,
+    );
     let cid = ChangeId::new("HELPDESK-1").unwrap();
     accepted("get_change", jira.get_change(&cid).await, &logs);
-    accepted("list_changes", jira.list_changes(&ChangeFilter::default(), &ListRequest::first()).await, &logs);
-    accepted("list_templates", jira.list_templates(&Default::default(), &ListRequest::first()).await, &logs);
-    accepted("get_template", jira.get_template(&itsm_change::TemplateId::new("checkout-release").unwrap()).await, &logs);
+    accepted(
+        "list_changes",
+        jira.list_changes(&ChangeFilter::default(), &ListRequest::first())
+            .await,
+        &logs,
+    );
+    accepted(
+        "list_templates",
+        jira.list_templates(&Default::default(), &ListRequest::first())
+            .await,
+        &logs,
+    );
+    accepted(
+        "get_template",
+        jira.get_template(&itsm_change::TemplateId::new("checkout-release").unwrap())
+            .await,
+        &logs,
+    );
     accepted("request_approval", jira.request_approval(&cid).await, &logs);
     accepted("approvals", jira.approvals(&cid).await, &logs);
     set("In Progress");
-    let decision = ApprovalDecision { approve: true, by: Person::named("Casey"), comment: Some("fine".into()) };
+    let decision = ApprovalDecision {
+        approve: true,
+        by: Person::named("Casey"),
+        comment: Some("fine".into()),
+    };
     accepted("decide", jira.decide(&cid, &decision).await, &logs);
     set("Scheduled");
-    accepted("transition", ChangeSystem::transition(&jira, &cid, ChangeState::Canceled).await, &logs);
-    let closure = Closure { code: CloseCode::Successful, notes: "deployed".into(), closed_at: None };
+    accepted(
+        "transition",
+        ChangeSystem::transition(&jira, &cid, ChangeState::Canceled).await,
+        &logs,
+    );
+    let closure = Closure {
+        code: CloseCode::Successful,
+        notes: "deployed".into(),
+        closed_at: None,
+    };
     accepted("close", jira.close(&cid, &closure).await, &logs);
-    accepted("change add_note", ChangeSystem::add_note(&jira, &cid, &other, "Deploy started").await, &logs);
+    accepted(
+        "change add_note",
+        ChangeSystem::add_note(&jira, &cid, &other, "Deploy started").await,
+        &logs,
+    );
     set("Open");
     // create_change last: the search answer is the example issue, so it finds an "existing"
     // change; with a key nothing matches it still sends the search first.
-    accepted("create_change", jira.create_change(&key, &change).await, &logs);
+    accepted(
+        "create_change",
+        jira.create_change(&key, &change).await,
+        &logs,
+    );
 
     // Specialist requests.
     let offerings = jira.list_offerings(None).await;
-    accepted("list_offerings", offerings.as_ref().map(|_| ()).map_err(|e| itsm_core::Error::new(e.kind(), e.to_string())), &logs);
-    let offering = jira.get_offering(&OfferingId::new("25").unwrap()).await.unwrap();
+    accepted(
+        "list_offerings",
+        offerings
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| itsm_core::Error::new(e.kind(), e.to_string())),
+        &logs,
+    );
+    let offering = jira
+        .get_offering(&OfferingId::new("25").unwrap())
+        .await
+        .unwrap();
     let inputs: BTreeMap<String, InputValue> = offering
         .inputs
         .iter()
@@ -271,12 +415,27 @@ async fn every_operation_meets_both_specs() {
             (s.name.clone(), v)
         })
         .collect();
-    let request = NewRequest { offering: offering.id.clone(), requester: TeamId::new("payments").unwrap(), submitted_by: None, inputs, urgency: Urgency::High };
+    let request = NewRequest {
+        offering: offering.id.clone(),
+        requester: TeamId::new("payments").unwrap(),
+        submitted_by: None,
+        inputs,
+        urgency: Urgency::High,
+    };
     accepted("submit", jira.submit(&key, &request).await, &logs);
     let rid = RequestId::new("HELPDESK-1").unwrap();
     accepted("get_request", jira.get_request(&rid).await, &logs);
-    accepted("list_requests", jira.list_requests(&RequestFilter::default(), &ListRequest::with_limit(5)).await, &logs);
-    let comment = itsm_specialist::Comment { author: Person::named("Dana"), text: "Any update?".into(), at: None };
+    accepted(
+        "list_requests",
+        jira.list_requests(&RequestFilter::default(), &ListRequest::with_limit(5))
+            .await,
+        &logs,
+    );
+    let comment = itsm_specialist::Comment {
+        author: Person::named("Dana"),
+        text: "Any update?".into(),
+        at: None,
+    };
     accepted("comment", jira.comment(&rid, &other, &comment).await, &logs);
 
     let all = logs();
@@ -307,6 +466,9 @@ async fn every_operation_meets_both_specs() {
     ] {
         assert!(all.contains(call), "no `{call}` reached the mocks:\n{all}");
     }
-    assert!(!all.contains("sl-violations") && !all.contains("Request did not pass"), "{all}");
+    assert!(
+        !all.contains("sl-violations") && !all.contains("Request did not pass"),
+        "{all}"
+    );
     drop(server);
 }

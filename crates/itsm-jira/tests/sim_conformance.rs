@@ -20,7 +20,10 @@ async fn change_system_conformance() {
     let report = conformance::change::run_all(&jira).await;
     let caps = ChangeSystem::capabilities(&jira);
     for (check, missing) in report.skipped() {
-        assert!(!caps.supports(missing), "{check} skipped though {missing} is claimed");
+        assert!(
+            !caps.supports(missing),
+            "{check} skipped though {missing} is claimed"
+        );
     }
     assert!(report.passed().len() >= 9, "{report:?}");
     let _ = IncidentSystem::capabilities(&jira);
@@ -33,7 +36,10 @@ async fn specialist_catalog_conformance() {
     let report = conformance::specialist::run_all(&jira).await;
     let caps = SpecialistCatalog::capabilities(&jira);
     for (check, missing) in report.skipped() {
-        assert!(!caps.supports(missing), "{check} skipped though {missing} is claimed");
+        assert!(
+            !caps.supports(missing),
+            "{check} skipped though {missing} is claimed"
+        );
     }
     assert_eq!(report.passed().len(), 5, "{report:?}");
 }

@@ -50,7 +50,10 @@ async fn a_lost_incident_create_answer_never_gives_a_second_issue() {
     sim.lose_create_answers(1);
     let err = jira.create_incident(&key, &incident()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(!err.is_retryable(), "a create that may have acted must not be retried blindly");
+    assert!(
+        !err.is_retryable(),
+        "a create that may have acted must not be retried blindly"
+    );
     assert_eq!(sim.issues().len(), 1, "the simulator did create the issue");
     let retried = jira.create_incident(&key, &incident()).await.unwrap();
     assert_eq!(retried.id.as_str(), sim.issues()[0].key());
@@ -63,12 +66,20 @@ async fn a_lost_change_create_answer_never_gives_a_second_request() {
     let (sim, _server, jira) = common::sim_adapter().await;
     let key = IdempotencyKey::new("deploy/checkout/1.4.2/production/run-991").unwrap();
     sim.lose_create_answers(1);
-    jira.create_change(&key, &change(ChangeKind::Normal)).await.unwrap_err();
+    jira.create_change(&key, &change(ChangeKind::Normal))
+        .await
+        .unwrap_err();
     assert_eq!(sim.issues().len(), 1);
-    let retried = jira.create_change(&key, &change(ChangeKind::Normal)).await.unwrap();
+    let retried = jira
+        .create_change(&key, &change(ChangeKind::Normal))
+        .await
+        .unwrap();
     assert_eq!(sim.issues().len(), 1);
     assert_eq!(retried.id.as_str(), sim.issues()[0].key());
-    let again = jira.create_change(&key, &change(ChangeKind::Normal)).await.unwrap();
+    let again = jira
+        .create_change(&key, &change(ChangeKind::Normal))
+        .await
+        .unwrap();
     assert_eq!(again.id, retried.id);
     assert_eq!(sim.issues().len(), 1);
 }
@@ -76,7 +87,9 @@ async fn a_lost_change_create_answer_never_gives_a_second_request() {
 #[tokio::test]
 async fn property_carried_keys_are_idempotent_too() {
     let sim = common::sim();
-    let server = itsm_testkit::sim::SimServer::start(sim.router()).await.unwrap();
+    let server = itsm_testkit::sim::SimServer::start(sim.router())
+        .await
+        .unwrap();
     let mut config = common::config(&server.base_url());
     config.key_carrier = itsm_jira::KeyCarrier::Property;
     let jira = itsm_jira::Jira::with_retry_policy(config, common::quick_retry()).unwrap();
@@ -86,7 +99,11 @@ async fn property_carried_keys_are_idempotent_too() {
     let retried = jira.create_incident(&key, &incident()).await.unwrap();
     assert_eq!(sim.issues().len(), 1);
     let issue = sim.issue(retried.id.as_str()).unwrap();
-    assert!(!issue.labels().iter().any(|l| l.starts_with("itsm-key:")), "{:?}", issue.labels());
+    assert!(
+        !issue.labels().iter().any(|l| l.starts_with("itsm-key:")),
+        "{:?}",
+        issue.labels()
+    );
     let found = jira.find_incident_by_key(&key).await.unwrap().unwrap();
     assert_eq!(found.id, retried.id);
     assert_eq!(found.key, Some(key));
@@ -106,7 +123,10 @@ async fn a_standard_change_uses_the_templates_request_type_and_fields() {
     assert_eq!(jira.get_template(&template.id).await.unwrap(), *template);
     let mut new = change(ChangeKind::Standard);
     new.template = Some(template.id.clone());
-    let created = jira.create_change(&IdempotencyKey::new("std/1").unwrap(), &new).await.unwrap();
+    let created = jira
+        .create_change(&IdempotencyKey::new("std/1").unwrap(), &new)
+        .await
+        .unwrap();
     assert_eq!(created.kind, ChangeKind::Standard);
     assert_eq!(created.approval, itsm_change::ApprovalState::Approved);
     assert_eq!(created.template.as_ref(), Some(&template.id));
@@ -124,7 +144,10 @@ async fn a_standard_change_uses_the_templates_request_type_and_fields() {
         .await
         .unwrap();
     assert_eq!(closed.state, itsm_change::ChangeState::Closed);
-    assert_eq!(closed.closure.map(|c| c.code), Some(itsm_change::CloseCode::SuccessfulWithIssues));
+    assert_eq!(
+        closed.closure.map(|c| c.code),
+        Some(itsm_change::CloseCode::SuccessfulWithIssues)
+    );
     let mut wrong_env = new.clone();
     wrong_env.environment = Environment::new("staging").unwrap();
     let err = jira

@@ -7,7 +7,11 @@ use itsm_incident::{Priority, Side, SyncChange};
 use itsm_jira::JiraWebhook;
 
 fn body(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn secret() -> SecretString {
@@ -16,7 +20,10 @@ fn secret() -> SecretString {
 
 fn signed(body: &[u8]) -> WebhookHeaders {
     WebhookHeaders::new()
-        .with("X-Hub-Signature", format!("sha256={}", hmac_sha256_hex(&secret(), body)))
+        .with(
+            "X-Hub-Signature",
+            format!("sha256={}", hmac_sha256_hex(&secret(), body)),
+        )
         .with("X-Atlassian-Webhook-Identifier", "a1b2c3-delivery")
 }
 
@@ -37,12 +44,17 @@ fn a_good_signature_passes_and_bad_ones_are_401() {
     assert_eq!(source.verify(&wrong_form, &b).unwrap_err().status(), 401);
     let other_secret = WebhookHeaders::new().with(
         "X-Hub-Signature",
-        format!("sha256={}", hmac_sha256_hex(&SecretString::from("other"), &b)),
+        format!(
+            "sha256={}",
+            hmac_sha256_hex(&SecretString::from("other"), &b)
+        ),
     );
     let err = source.verify(&other_secret, &b).unwrap_err();
     assert!(!err.reason().contains("secret-to-everybody"));
     // Without a secret every delivery is accepted.
-    JiraWebhook::with_secret(None, "itsm-").verify(&WebhookHeaders::new(), &b).unwrap();
+    JiraWebhook::with_secret(None, "itsm-")
+        .verify(&WebhookHeaders::new(), &b)
+        .unwrap();
 }
 
 #[test]
@@ -56,12 +68,27 @@ fn issue_updated_gives_acknowledged_priority_and_team_changes() {
         changes,
         [
             &SyncChange::Acknowledged,
-            &SyncChange::PriorityChanged { priority: Priority::P1 },
-            &SyncChange::Reassigned { team: itsm_core::TeamId::new("payments").unwrap() },
+            &SyncChange::PriorityChanged {
+                priority: Priority::P1
+            },
+            &SyncChange::Reassigned {
+                team: itsm_core::TeamId::new("payments").unwrap()
+            },
         ]
     );
-    let ids: Vec<&str> = delivery.events.iter().map(|e| e.delivery_id.as_str()).collect();
-    assert_eq!(ids, ["a1b2c3-delivery#0", "a1b2c3-delivery#1", "a1b2c3-delivery#2"]);
+    let ids: Vec<&str> = delivery
+        .events
+        .iter()
+        .map(|e| e.delivery_id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "a1b2c3-delivery#0",
+            "a1b2c3-delivery#1",
+            "a1b2c3-delivery#2"
+        ]
+    );
     let first = &delivery.events[0];
     assert_eq!(first.key.as_str(), "alert/checkout-latency");
     assert_eq!(first.actor.as_deref(), Some("Paul Rothrock"));
@@ -77,13 +104,24 @@ fn comment_created_gives_a_note() {
     match &delivery.events[0].change {
         SyncChange::NoteAdded { note } => {
             assert_eq!(note.text, "Rollback is done, watching the graphs");
-            assert_eq!(note.author.as_ref().map(|p| p.name.as_str()), Some("Paul Rothrock"));
+            assert_eq!(
+                note.author.as_ref().map(|p| p.name.as_str()),
+                Some("Paul Rothrock")
+            );
         }
         other => panic!("expected a note, got {other:?}"),
     }
     // Without the identifier header the id is a hash of the body plus the timestamp.
-    assert!(delivery.delivery_id.starts_with("sha256-"), "{}", delivery.delivery_id);
-    assert!(delivery.delivery_id.ends_with("-1536083600000"), "{}", delivery.delivery_id);
+    assert!(
+        delivery.delivery_id.starts_with("sha256-"),
+        "{}",
+        delivery.delivery_id
+    );
+    assert!(
+        delivery.delivery_id.ends_with("-1536083600000"),
+        "{}",
+        delivery.delivery_id
+    );
     let again = source.parse(&WebhookHeaders::new(), &b).unwrap();
     assert_eq!(again.delivery_id, delivery.delivery_id);
 }
@@ -92,18 +130,32 @@ fn comment_created_gives_a_note() {
 fn unmapped_changes_and_foreign_issues_give_no_events_and_junk_is_malformed() {
     let source = JiraWebhook::with_secret(None, "itsm-");
     let b = body("webhook-issue-updated-summary.json");
-    assert!(source.parse(&WebhookHeaders::new(), &b).unwrap().events.is_empty());
+    assert!(
+        source
+            .parse(&WebhookHeaders::new(), &b)
+            .unwrap()
+            .events
+            .is_empty()
+    );
     let foreign = String::from_utf8(body("webhook-issue-updated.json"))
         .unwrap()
         .replace("itsm-key:alert/checkout-latency", "customer-label");
-    let d = source.parse(&WebhookHeaders::new(), foreign.as_bytes()).unwrap();
+    let d = source
+        .parse(&WebhookHeaders::new(), foreign.as_bytes())
+        .unwrap();
     assert!(d.events.is_empty(), "{d:?}");
     for junk in [&b"not json"[..], b"[1,2]", b"", &[0xff, 0xfe][..]] {
         let err = source.parse(&WebhookHeaders::new(), junk).unwrap_err();
         assert_eq!(err.status(), 400);
     }
     let odd = br#"{"webhookEvent":"jira:issue_updated","changelog":{"items":[{"field":7}]},"issue":{"fields":{"labels":["itsm-key:k"]}}}"#;
-    assert!(source.parse(&WebhookHeaders::new(), odd).unwrap().events.is_empty());
+    assert!(
+        source
+            .parse(&WebhookHeaders::new(), odd)
+            .unwrap()
+            .events
+            .is_empty()
+    );
 }
 
 #[test]

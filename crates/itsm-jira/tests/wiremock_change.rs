@@ -3,8 +3,8 @@
 mod common;
 
 use itsm_change::{
-    ApprovalDecision, ApprovalState, ChangeFilter, ChangeId, ChangeKind, ChangeState,
-    ChangeSystem, CloseCode, Closure, NewChange,
+    ApprovalDecision, ApprovalState, ChangeFilter, ChangeId, ChangeKind, ChangeState, ChangeSystem,
+    CloseCode, Closure, NewChange,
 };
 use itsm_core::{Environment, ErrorKind, IdempotencyKey, ListRequest, Person, ServiceId, Version};
 use itsm_jira::Jira;
@@ -16,7 +16,11 @@ const BASIC: &str = "Basic aXRzbUBleGFtcGxlLmNvbTpBVEFUVDN4RmZHRjAtc2VjcmV0LWFwa
 const FIELDS: &str = "summary,description,status,labels,resolution,resolutiondate,created,updated";
 
 fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -26,7 +30,8 @@ fn ok(body: Value) -> ResponseTemplate {
 
 async fn setup() -> (MockServer, Jira) {
     let server = MockServer::start().await;
-    let jira = Jira::with_retry_policy(common::config(&server.uri()), common::quick_retry()).unwrap();
+    let jira =
+        Jira::with_retry_policy(common::config(&server.uri()), common::quick_retry()).unwrap();
     (server, jira)
 }
 
@@ -71,7 +76,10 @@ async fn create_searches_by_key_then_raises_a_jsm_request() {
     let (server, jira) = setup().await;
     Mock::given(method("GET"))
         .and(path("/rest/api/3/search/jql"))
-        .and(query_param("jql", r#"project = "CHG" AND labels = "itsm-key:deploy/checkout/1.4.2" ORDER BY created ASC"#))
+        .and(query_param(
+            "jql",
+            r#"project = "CHG" AND labels = "itsm-key:deploy/checkout/1.4.2" ORDER BY created ASC"#,
+        ))
         .and(query_param("fields", FIELDS))
         .and(header("authorization", BASIC))
         .respond_with(ok(fixture("search-empty.json")))
@@ -96,7 +104,10 @@ async fn create_searches_by_key_then_raises_a_jsm_request() {
         .await;
     mount_change(&server, change_in("Open")).await;
     let change = jira
-        .create_change(&IdempotencyKey::new("deploy/checkout/1.4.2").unwrap(), &new_change())
+        .create_change(
+            &IdempotencyKey::new("deploy/checkout/1.4.2").unwrap(),
+            &new_change(),
+        )
         .await
         .unwrap();
     assert_eq!(change.id.as_str(), "HELPDESK-1");
@@ -125,7 +136,10 @@ async fn list_filters_on_labels_and_statuses() {
         environment: Some(Environment::production()),
         states: vec![ChangeState::Authorize],
     };
-    let listing = jira.list_changes(&filter, &ListRequest::first()).await.unwrap();
+    let listing = jira
+        .list_changes(&filter, &ListRequest::first())
+        .await
+        .unwrap();
     assert_eq!(listing.items.len(), 1);
     assert_eq!(listing.items[0].approval, ApprovalState::Requested);
     assert_eq!(listing.next, None);
@@ -150,7 +164,9 @@ async fn request_approval_moves_to_the_approval_status() {
         .expect(1)
         .mount(&server)
         .await;
-    jira.request_approval(&ChangeId::new("HELPDESK-1").unwrap()).await.unwrap();
+    jira.request_approval(&ChangeId::new("HELPDESK-1").unwrap())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -173,7 +189,9 @@ async fn approvals_and_decisions_use_the_servicedeskapi() {
         .await;
     Mock::given(method("GET"))
         .and(path("/rest/api/3/issue/HELPDESK-1/comment"))
-        .respond_with(ok(json!({ "comments": [], "startAt": 0, "maxResults": 100, "total": 0 })))
+        .respond_with(ok(
+            json!({ "comments": [], "startAt": 0, "maxResults": 100, "total": 0 }),
+        ))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -192,7 +210,10 @@ async fn approvals_and_decisions_use_the_servicedeskapi() {
     let approvals = jira.approvals(&id).await.unwrap();
     assert_eq!(approvals.len(), 1);
     assert_eq!(approvals[0].state, ApprovalState::Requested);
-    assert_eq!(approvals[0].approver.as_ref().map(|p| p.name.as_str()), Some("Fred F. User"));
+    assert_eq!(
+        approvals[0].approver.as_ref().map(|p| p.name.as_str()),
+        Some("Fred F. User")
+    );
     let decision = ApprovalDecision {
         approve: false,
         by: Person::named("Casey Change"),
@@ -230,13 +251,25 @@ async fn close_sets_the_mapped_resolution_and_implement_needs_approval() {
         .expect(1)
         .mount(&server)
         .await;
-    let closure = Closure { code: CloseCode::Unsuccessful, notes: "rolled back".into(), closed_at: None };
-    jira.close(&ChangeId::new("HELPDESK-1").unwrap(), &closure).await.unwrap();
+    let closure = Closure {
+        code: CloseCode::Unsuccessful,
+        notes: "rolled back".into(),
+        closed_at: None,
+    };
+    jira.close(&ChangeId::new("HELPDESK-1").unwrap(), &closure)
+        .await
+        .unwrap();
     let err = jira
-        .transition(&ChangeId::new("HELPDESK-2").unwrap(), ChangeState::Implement)
+        .transition(
+            &ChangeId::new("HELPDESK-2").unwrap(),
+            ChangeState::Implement,
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
-    let err = jira.conflicts(&ChangeId::new("HELPDESK-2").unwrap()).await.unwrap_err();
+    let err = jira
+        .conflicts(&ChangeId::new("HELPDESK-2").unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
 }

@@ -16,13 +16,18 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const BASIC: &str = "Basic aXRzbUBleGFtcGxlLmNvbTpBVEFUVDN4RmZHRjAtc2VjcmV0LWFwaS10b2tlbg==";
 
 fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 async fn setup() -> (MockServer, Jira) {
     let server = MockServer::start().await;
-    let jira = Jira::with_retry_policy(common::config(&server.uri()), common::quick_retry()).unwrap();
+    let jira =
+        Jira::with_retry_policy(common::config(&server.uri()), common::quick_retry()).unwrap();
     (server, jira)
 }
 
@@ -69,7 +74,8 @@ fn new_incident() -> NewIncident {
     }
 }
 
-const KEY_JQL: &str = r#"project = "OPS" AND labels = "itsm-key:alert/checkout-latency" ORDER BY created ASC"#;
+const KEY_JQL: &str =
+    r#"project = "OPS" AND labels = "itsm-key:alert/checkout-latency" ORDER BY created ASC"#;
 
 #[tokio::test]
 async fn create_looks_up_the_key_then_posts_the_issue() {
@@ -113,7 +119,10 @@ async fn create_looks_up_the_key_then_posts_the_issue() {
     assert_eq!(incident.assignment.service.as_str(), "checkout");
     assert_eq!(incident.key, Some(key()));
     assert_eq!(
-        incident.external.and_then(|e| e.url).map(|u| u.path().to_owned()),
+        incident
+            .external
+            .and_then(|e| e.url)
+            .map(|u| u.path().to_owned()),
         Some("/browse/ED-24".to_owned())
     );
 }
@@ -162,7 +171,13 @@ async fn list_filters_in_jql_and_pages_with_the_token() {
         major_only: true,
     };
     let listing = jira
-        .list_incidents(&filter, &ListRequest { limit: Some(2), cursor: Some("prev-token".into()) })
+        .list_incidents(
+            &filter,
+            &ListRequest {
+                limit: Some(2),
+                cursor: Some("prev-token".into()),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(listing.items.len(), 1);
@@ -211,7 +226,11 @@ async fn a_status_the_workflow_cannot_reach_is_a_conflict() {
         .mount(&server)
         .await;
     let err = jira
-        .set_state(&IncidentId::new("ED-24").unwrap(), IncidentState::OnHold, None)
+        .set_state(
+            &IncidentId::new("ED-24").unwrap(),
+            IncidentState::OnHold,
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
@@ -240,8 +259,14 @@ async fn resolve_sends_the_resolution_and_a_comment() {
         .expect(1)
         .mount(&server)
         .await;
-    let resolution = Resolution { code: "fixed".into(), notes: "rolled back".into(), by: Some(Person::named("Ola")) };
-    jira.resolve(&IncidentId::new("ED-24").unwrap(), &resolution).await.unwrap();
+    let resolution = Resolution {
+        code: "fixed".into(),
+        notes: "rolled back".into(),
+        by: Some(Person::named("Ola")),
+    };
+    jira.resolve(&IncidentId::new("ED-24").unwrap(), &resolution)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -266,14 +291,18 @@ async fn reassign_priority_and_major_edit_the_issue() {
         .await;
     Mock::given(method("PUT"))
         .and(path("/rest/api/3/issue/ED-24"))
-        .and(body_json(json!({ "fields": { "priority": { "name": "Highest" } } })))
+        .and(body_json(
+            json!({ "fields": { "priority": { "name": "Highest" } } }),
+        ))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("PUT"))
         .and(path("/rest/api/3/issue/ED-24"))
-        .and(body_json(json!({ "update": { "labels": [{ "add": "major-incident" }] } })))
+        .and(body_json(
+            json!({ "update": { "labels": [{ "add": "major-incident" }] } }),
+        ))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
@@ -314,10 +343,17 @@ async fn notes_are_adf_comments_keyed_by_a_comment_property() {
         .expect(1)
         .mount(&server)
         .await;
-    let note = Note { text: "Rollback started".into(), author: Some(Person::named("Ola")) };
-    jira.add_note(&IncidentId::new("ED-24").unwrap(), &IdempotencyKey::new("note/2").unwrap(), &note)
-        .await
-        .unwrap();
+    let note = Note {
+        text: "Rollback started".into(),
+        author: Some(Person::named("Ola")),
+    };
+    jira.add_note(
+        &IncidentId::new("ED-24").unwrap(),
+        &IdempotencyKey::new("note/2").unwrap(),
+        &note,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -334,10 +370,17 @@ async fn a_note_whose_key_is_on_a_comment_is_not_added_again() {
         .expect(0)
         .mount(&server)
         .await;
-    let note = Note { text: "Investigating".into(), author: None };
-    jira.add_note(&IncidentId::new("ED-24").unwrap(), &IdempotencyKey::new("note/1").unwrap(), &note)
-        .await
-        .unwrap();
+    let note = Note {
+        text: "Investigating".into(),
+        author: None,
+    };
+    jira.add_note(
+        &IncidentId::new("ED-24").unwrap(),
+        &IdempotencyKey::new("note/1").unwrap(),
+        &note,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -355,9 +398,14 @@ async fn link_posts_a_remote_link_with_a_global_id() {
         .expect(1)
         .mount(&server)
         .await;
-    let page = ExternalRef::new("pagerduty", "PT4KHLK")
-        .with_url("https://acme.pagerduty.com/incidents/PT4KHLK".parse().unwrap());
-    jira.link(&IncidentId::new("ED-24").unwrap(), &page).await.unwrap();
+    let page = ExternalRef::new("pagerduty", "PT4KHLK").with_url(
+        "https://acme.pagerduty.com/incidents/PT4KHLK"
+            .parse()
+            .unwrap(),
+    );
+    jira.link(&IncidentId::new("ED-24").unwrap(), &page)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -376,9 +424,16 @@ async fn a_429_is_retried_after_the_time_jira_asks_for() {
         .await;
     mount_read(&server, fixture("incident-issue.json")).await;
     let started = std::time::Instant::now();
-    let incident = jira.get_incident(&IncidentId::new("ED-24").unwrap()).await.unwrap();
+    let incident = jira
+        .get_incident(&IncidentId::new("ED-24").unwrap())
+        .await
+        .unwrap();
     assert_eq!(incident.id.as_str(), "ED-24");
-    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -395,7 +450,10 @@ async fn a_create_that_may_have_acted_is_not_repeated() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = jira.create_incident(&key(), &new_incident()).await.unwrap_err();
+    let err = jira
+        .create_incident(&key(), &new_incident())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert!(!err.is_retryable());
 }
@@ -410,8 +468,14 @@ async fn an_unknown_issue_is_not_found() {
         })))
         .mount(&server)
         .await;
-    let err = jira.get_incident(&IncidentId::new("ED-404").unwrap()).await.unwrap_err();
+    let err = jira
+        .get_incident(&IncidentId::new("ED-404").unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let err = jira.get_incident(&IncidentId::new("../../x").unwrap()).await.unwrap_err();
+    let err = jira
+        .get_incident(&IncidentId::new("../../x").unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }

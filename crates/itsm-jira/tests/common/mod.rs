@@ -14,16 +14,16 @@ use itsm_testkit::sim::SimServer;
 use itsm_testkit::sim::jira::{JiraSim, SimField, SimRequestType, Workflow};
 
 /// The API token used everywhere (tests assert it never leaks).
-pub const TOKEN: &str = "ATATT3xFfGF0-secret-api-token";
+pub(crate) const TOKEN: &str = "ATATT3xFfGF0-secret-api-token";
 
 /// A quick retry policy for tests.
-pub fn quick_retry() -> RetryPolicy {
+pub(crate) fn quick_retry() -> RetryPolicy {
     RetryPolicy::new(3, Duration::from_secs(5))
         .with_backoff(Duration::from_millis(1), Duration::from_millis(5))
 }
 
 /// A configuration with all three record kinds, against `base`.
-pub fn config(base: &str) -> JiraConfig {
+pub(crate) fn config(base: &str) -> JiraConfig {
     let mut c = JiraConfig::new(base.parse().unwrap());
     c.email = Some("itsm@example.com".into());
     c.api_token = Some(TOKEN.to_owned().into());
@@ -43,7 +43,10 @@ pub fn config(base: &str) -> JiraConfig {
             test_plan: "Smoke tests".into(),
             owner: Some("Pat Product".into()),
             approved_by: Some("Casey Change".into()),
-            fields: BTreeMap::from([("customfield_10100".to_owned(), serde_json::json!({"value": "Low"}))]),
+            fields: BTreeMap::from([(
+                "customfield_10100".to_owned(),
+                serde_json::json!({"value": "Low"}),
+            )]),
         }],
         statuses: Default::default(),
         resolutions: Default::default(),
@@ -70,17 +73,40 @@ fn change_fields() -> Vec<SimField> {
 }
 
 /// The simulated site: change desk 1 (CHG) and specialist desk 2 (DBA).
-pub fn sim() -> JiraSim {
+pub(crate) fn sim() -> JiraSim {
     let mut standard = change_fields();
-    standard.push(SimField::option("customfield_10100", "Risk", true, &["Low", "High"]));
+    standard.push(SimField::option(
+        "customfield_10100",
+        "Risk",
+        true,
+        &["Low", "High"],
+    ));
     JiraSim::new()
         .service_desk(
             "1",
             "CHG",
             vec![
-                SimRequestType { id: "10".into(), name: "Normal change".into(), description: "Needs CAB approval".into(), workflow: Workflow::Change, fields: change_fields() },
-                SimRequestType { id: "11".into(), name: "Emergency change".into(), description: "Break glass".into(), workflow: Workflow::Change, fields: change_fields() },
-                SimRequestType { id: "12".into(), name: "Checkout release".into(), description: "Routine release of checkout".into(), workflow: Workflow::Change, fields: standard },
+                SimRequestType {
+                    id: "10".into(),
+                    name: "Normal change".into(),
+                    description: "Needs CAB approval".into(),
+                    workflow: Workflow::Change,
+                    fields: change_fields(),
+                },
+                SimRequestType {
+                    id: "11".into(),
+                    name: "Emergency change".into(),
+                    description: "Break glass".into(),
+                    workflow: Workflow::Change,
+                    fields: change_fields(),
+                },
+                SimRequestType {
+                    id: "12".into(),
+                    name: "Checkout release".into(),
+                    description: "Routine release of checkout".into(),
+                    workflow: Workflow::Change,
+                    fields: standard,
+                },
             ],
         )
         .service_desk(
@@ -102,7 +128,7 @@ pub fn sim() -> JiraSim {
 }
 
 /// A simulator served on loopback and an adapter pointed at it.
-pub async fn sim_adapter() -> (JiraSim, SimServer, Jira) {
+pub(crate) async fn sim_adapter() -> (JiraSim, SimServer, Jira) {
     let sim = sim();
     let server = SimServer::start(sim.router()).await.unwrap();
     let jira = Jira::with_retry_policy(config(&server.base_url()), quick_retry()).unwrap();

@@ -30,10 +30,9 @@ pub(crate) fn parse(jql: &str) -> Result<Vec<Clause>, String> {
     let mut i = 0;
     while i < tokens.len() {
         let field = tokens[i].clone();
-        let op = tokens
-            .get(i + 1)
-            .cloned()
-            .ok_or_else(|| format!("Error in the JQL Query: expecting an operator after '{field}'."))?;
+        let op = tokens.get(i + 1).cloned().ok_or_else(|| {
+            format!("Error in the JQL Query: expecting an operator after '{field}'.")
+        })?;
         let (values, next) = if op.eq_ignore_ascii_case("IN") {
             if tokens.get(i + 2).map(String::as_str) != Some("(") {
                 return Err("Error in the JQL Query: expecting '(' after IN.".into());
@@ -58,7 +57,9 @@ pub(crate) fn parse(jql: &str) -> Result<Vec<Clause>, String> {
                 .ok_or_else(|| "Error in the JQL Query: expecting a value after '='.".to_owned())?;
             (vec![unquote(v)], i + 3)
         } else {
-            return Err(format!("Error in the JQL Query: the operator '{op}' is not supported by the simulator."));
+            return Err(format!(
+                "Error in the JQL Query: the operator '{op}' is not supported by the simulator."
+            ));
         };
         let lower = field.to_ascii_lowercase();
         let clause = if lower == "project" {
@@ -74,7 +75,9 @@ pub(crate) fn parse(jql: &str) -> Result<Vec<Clause>, String> {
                 .split_once(']')
                 .ok_or_else(|| format!("Error in the JQL Query: bad property '{field}'."))?;
             if path != ".key" {
-                return Err(format!("Error in the JQL Query: only .key of issue properties is indexed, not '{path}'."));
+                return Err(format!(
+                    "Error in the JQL Query: only .key of issue properties is indexed, not '{path}'."
+                ));
             }
             Clause::Property {
                 property: property.to_owned(),
@@ -86,13 +89,17 @@ pub(crate) fn parse(jql: &str) -> Result<Vec<Clause>, String> {
                 value: first(&values),
             }
         } else {
-            return Err(format!("Field '{field}' does not exist or you do not have permission to view it."));
+            return Err(format!(
+                "Field '{field}' does not exist or you do not have permission to view it."
+            ));
         };
         clauses.push(clause);
         i = next;
         if let Some(t) = tokens.get(i) {
             if !t.eq_ignore_ascii_case("AND") {
-                return Err(format!("Error in the JQL Query: expecting AND but got '{t}'."));
+                return Err(format!(
+                    "Error in the JQL Query: expecting AND but got '{t}'."
+                ));
             }
             i += 1;
         }
@@ -166,12 +173,14 @@ pub(crate) fn matches(clauses: &[Clause], issue: &SimIssue) -> bool {
         Clause::IssueType(t) => issue.issue_type.eq_ignore_ascii_case(t),
         Clause::Label(any) => any.iter().any(|l| issue.labels.iter().any(|x| x == l)),
         Clause::Status(any) => any.iter().any(|s| s.eq_ignore_ascii_case(&issue.status)),
-        Clause::Property { property, value } => issue
-            .properties
-            .get(property)
-            .and_then(|p| p.get("key"))
-            .and_then(Value::as_str)
-            == Some(value.as_str()),
+        Clause::Property { property, value } => {
+            issue
+                .properties
+                .get(property)
+                .and_then(|p| p.get("key"))
+                .and_then(Value::as_str)
+                == Some(value.as_str())
+        }
         Clause::Field { id, value } => match issue.fields.get(id) {
             Some(Value::String(s)) => s == value,
             Some(other) => other.get("value").and_then(Value::as_str) == Some(value.as_str()),

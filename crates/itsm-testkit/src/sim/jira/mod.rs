@@ -94,7 +94,10 @@ impl JiraSim {
         Router::new()
             .route("/rest/api/3/search/jql", get(platform::search))
             .route("/rest/api/3/issue", post(platform::create))
-            .route("/rest/api/3/issue/{key}", get(platform::get).put(platform::edit))
+            .route(
+                "/rest/api/3/issue/{key}",
+                get(platform::get).put(platform::edit),
+            )
             .route(
                 "/rest/api/3/issue/{key}/transitions",
                 get(platform::transitions).post(platform::transition),
@@ -109,8 +112,14 @@ impl JiraSim {
             )
             .route("/rest/servicedeskapi/request", post(servicedesk::create))
             .route("/rest/servicedeskapi/request/{key}", get(servicedesk::get))
-            .route("/rest/servicedeskapi/request/{key}/status", get(servicedesk::statuses))
-            .route("/rest/servicedeskapi/request/{key}/approval", get(servicedesk::approvals))
+            .route(
+                "/rest/servicedeskapi/request/{key}/status",
+                get(servicedesk::statuses),
+            )
+            .route(
+                "/rest/servicedeskapi/request/{key}/approval",
+                get(servicedesk::approvals),
+            )
             .route(
                 "/rest/servicedeskapi/request/{key}/approval/{approval}",
                 post(servicedesk::answer),
@@ -165,7 +174,10 @@ impl JiraSim {
 }
 
 async fn require_auth(request: Request, next: Next) -> Response {
-    if request.headers().contains_key(axum::http::header::AUTHORIZATION) {
+    if request
+        .headers()
+        .contains_key(axum::http::header::AUTHORIZATION)
+    {
         next.run(request).await
     } else {
         (

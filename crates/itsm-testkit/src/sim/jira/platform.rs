@@ -74,11 +74,30 @@ pub(crate) async fn search(AxState(sim): AxState<Arc<Shared>>, RawQuery(q): RawQ
 }
 
 /// `POST /rest/api/3/issue`.
-pub(crate) async fn create(AxState(sim): AxState<Arc<Shared>>, Json(body): Json<Value>) -> Response {
-    let fields = body.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
-    let project = fields.get("project").and_then(|p| p.get("key")).and_then(Value::as_str).map(String::from);
-    let issue_type = fields.get("issuetype").and_then(|p| p.get("name")).and_then(Value::as_str).map(String::from);
-    let summary = fields.get("summary").and_then(Value::as_str).unwrap_or_default().to_owned();
+pub(crate) async fn create(
+    AxState(sim): AxState<Arc<Shared>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let fields = body
+        .get("fields")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let project = fields
+        .get("project")
+        .and_then(|p| p.get("key"))
+        .and_then(Value::as_str)
+        .map(String::from);
+    let issue_type = fields
+        .get("issuetype")
+        .and_then(|p| p.get("name"))
+        .and_then(Value::as_str)
+        .map(String::from);
+    let summary = fields
+        .get("summary")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let (Some(project), Some(issue_type)) = (project, issue_type) else {
         return (
             StatusCode::BAD_REQUEST,
@@ -96,7 +115,12 @@ pub(crate) async fn create(AxState(sim): AxState<Arc<Shared>>, Json(body): Json<
     let labels: Vec<String> = fields
         .get("labels")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     if let Some(bad) = labels.iter().find(|l| l.contains(' ') || l.len() > 255) {
         return (
@@ -106,7 +130,12 @@ pub(crate) async fn create(AxState(sim): AxState<Arc<Shared>>, Json(body): Json<
             .into_response();
     }
     let mut properties = Map::new();
-    for p in body.get("properties").and_then(Value::as_array).into_iter().flatten() {
+    for p in body
+        .get("properties")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(k) = p.get("key").and_then(Value::as_str) {
             properties.insert(k.to_owned(), p.get("value").cloned().unwrap_or(Value::Null));
         }
@@ -115,7 +144,9 @@ pub(crate) async fn create(AxState(sim): AxState<Arc<Shared>>, Json(body): Json<
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "project" | "issuetype" | "labels"))
         .collect();
-    stored.entry("priority").or_insert(json!({ "name": "Medium" }));
+    stored
+        .entry("priority")
+        .or_insert(json!({ "name": "Medium" }));
     let mut state = sim.lock();
     let key = state.add_issue(
         &project,
@@ -176,11 +207,18 @@ pub(crate) async fn edit(
                 "labels" => {
                     issue.labels = v
                         .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(String::from)
+                                .collect()
+                        })
                         .unwrap_or_default();
                 }
                 "project" | "issuetype" | "status" => {
-                    return bad_request(&format!("Field '{k}' cannot be set. It is not on the appropriate screen, or unknown."));
+                    return bad_request(&format!(
+                        "Field '{k}' cannot be set. It is not on the appropriate screen, or unknown."
+                    ));
                 }
                 _ => {
                     issue.fields.insert(k.clone(), v.clone());
@@ -190,10 +228,10 @@ pub(crate) async fn edit(
     }
     if let Some(ops) = body.pointer("/update/labels").and_then(Value::as_array) {
         for op in ops {
-            if let Some(add) = op.get("add").and_then(Value::as_str) {
-                if !issue.labels.iter().any(|l| l == add) {
-                    issue.labels.push(add.to_owned());
-                }
+            if let Some(add) = op.get("add").and_then(Value::as_str)
+                && !issue.labels.iter().any(|l| l == add)
+            {
+                issue.labels.push(add.to_owned());
             }
             if let Some(remove) = op.get("remove").and_then(Value::as_str) {
                 issue.labels.retain(|l| l != remove);
@@ -205,7 +243,10 @@ pub(crate) async fn edit(
 }
 
 /// `GET /rest/api/3/issue/{key}/transitions`.
-pub(crate) async fn transitions(AxState(sim): AxState<Arc<Shared>>, Path(key): Path<String>) -> Response {
+pub(crate) async fn transitions(
+    AxState(sim): AxState<Arc<Shared>>,
+    Path(key): Path<String>,
+) -> Response {
     let state = sim.lock();
     let Some(issue) = state.issue(&key) else {
         return not_found();
@@ -228,7 +269,11 @@ pub(crate) async fn transitions(AxState(sim): AxState<Arc<Shared>>, Path(key): P
 }
 
 fn transition_id(workflow: Workflow, to: &str) -> String {
-    let i = workflow.statuses().iter().position(|s| *s == to).unwrap_or_default();
+    let i = workflow
+        .statuses()
+        .iter()
+        .position(|s| *s == to)
+        .unwrap_or_default();
     format!("{}", (i + 1) * 10 + 1)
 }
 
@@ -238,7 +283,11 @@ pub(crate) async fn transition(
     Path(key): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    let Some(id) = body.pointer("/transition/id").and_then(Value::as_str).map(String::from) else {
+    let Some(id) = body
+        .pointer("/transition/id")
+        .and_then(Value::as_str)
+        .map(String::from)
+    else {
         return bad_request("A transition id is required.");
     };
     let mut state = sim.lock();
@@ -253,17 +302,27 @@ pub(crate) async fn transition(
         .into_iter()
         .find(|to| transition_id(issue.workflow, to) == id);
     let Some(target) = target else {
-        return bad_request(&format!("Transition id '{id}' is not valid for this issue."));
+        return bad_request(&format!(
+            "Transition id '{id}' is not valid for this issue."
+        ));
     };
     issue.set_status(target, now, &mut next_id);
-    if let Some(name) = body.pointer("/fields/resolution/name").and_then(Value::as_str) {
+    if let Some(name) = body
+        .pointer("/fields/resolution/name")
+        .and_then(Value::as_str)
+    {
         issue.resolution = Some(name.to_owned());
         issue.resolved = Some(now);
     } else if issue.workflow.category(target) == "done" && issue.resolution.is_none() {
         issue.resolution = Some("Done".into());
         issue.resolved = Some(now);
     }
-    for c in body.pointer("/update/comment").and_then(Value::as_array).into_iter().flatten() {
+    for c in body
+        .pointer("/update/comment")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(b) = c.pointer("/add/body") {
             next_id += 1;
             issue.comments.push(SimComment {
@@ -286,8 +345,13 @@ pub(crate) async fn comments(
 ) -> Response {
     let params = query_pairs(q.as_deref());
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let start = get("startAt").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
-    let max = get("maxResults").and_then(|s| s.parse::<usize>().ok()).unwrap_or(5000).clamp(1, 5000);
+    let start = get("startAt")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    let max = get("maxResults")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(5000)
+        .clamp(1, 5000);
     let expand = get("expand").is_some_and(|e| e.split(',').any(|x| x == "properties"));
     let state = sim.lock();
     let Some(issue) = state.issue(&key) else {
@@ -324,7 +388,11 @@ pub(crate) async fn add_comment(
     let Some(text) = body.get("body").filter(|b| b.is_object()) else {
         return bad_request("Comment body can not be empty!");
     };
-    let properties = body.get("properties").and_then(Value::as_array).cloned().unwrap_or_default();
+    let properties = body
+        .get("properties")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut state = sim.lock();
     let now = state.now();
     state.next_id += 1;
@@ -338,11 +406,18 @@ pub(crate) async fn add_comment(
         properties,
         created: now,
     });
-    (StatusCode::CREATED, Json(json!({ "id": id.to_string(), "body": text }))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({ "id": id.to_string(), "body": text })),
+    )
+        .into_response()
 }
 
 /// `GET /rest/api/3/issue/{key}/remotelink`.
-pub(crate) async fn remote_links(AxState(sim): AxState<Arc<Shared>>, Path(key): Path<String>) -> Response {
+pub(crate) async fn remote_links(
+    AxState(sim): AxState<Arc<Shared>>,
+    Path(key): Path<String>,
+) -> Response {
     let state = sim.lock();
     match state.issue(&key) {
         Some(issue) => Json(Value::Array(issue.remote_links.clone())).into_response(),
@@ -356,7 +431,11 @@ pub(crate) async fn add_remote_link(
     Path(key): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if body.pointer("/object/url").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if body
+        .pointer("/object/url")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         return bad_request("The remote link object needs a url.");
     }
     let mut state = sim.lock();
@@ -365,7 +444,10 @@ pub(crate) async fn add_remote_link(
     let Some(issue) = state.issue_mut(&key) else {
         return not_found();
     };
-    let global = body.get("globalId").and_then(Value::as_str).map(String::from);
+    let global = body
+        .get("globalId")
+        .and_then(Value::as_str)
+        .map(String::from);
     let existing = global.as_ref().and_then(|g| {
         issue
             .remote_links
@@ -375,7 +457,10 @@ pub(crate) async fn add_remote_link(
     let mut link = body.clone();
     match existing {
         Some(i) => {
-            let old_id = issue.remote_links[i].get("id").cloned().unwrap_or(json!(id));
+            let old_id = issue.remote_links[i]
+                .get("id")
+                .cloned()
+                .unwrap_or(json!(id));
             link["id"] = old_id.clone();
             issue.remote_links[i] = link;
             (StatusCode::OK, Json(json!({ "id": old_id }))).into_response()

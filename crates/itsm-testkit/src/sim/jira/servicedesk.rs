@@ -18,7 +18,10 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "The request could not be found or you do not have permission to see it.")
+    error(
+        StatusCode::NOT_FOUND,
+        "The request could not be found or you do not have permission to see it.",
+    )
 }
 
 fn page(values: Vec<Value>) -> Value {
@@ -61,29 +64,59 @@ fn value_fits(field: &super::state::SimField, value: &Value) -> bool {
 }
 
 /// `POST /rest/servicedeskapi/request`.
-pub(crate) async fn create(AxState(sim): AxState<Arc<Shared>>, Json(body): Json<Value>) -> Response {
-    let desk_id = body.get("serviceDeskId").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let rt_id = body.get("requestTypeId").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let values = body.get("requestFieldValues").and_then(Value::as_object).cloned().unwrap_or_default();
+pub(crate) async fn create(
+    AxState(sim): AxState<Arc<Shared>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let desk_id = body
+        .get("serviceDeskId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let rt_id = body
+        .get("requestTypeId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let values = body
+        .get("requestFieldValues")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let mut state = sim.lock();
     let Some(desk) = state.desks.get(&desk_id).cloned() else {
-        return error(StatusCode::NOT_FOUND, &format!("The service desk {desk_id} does not exist."));
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("The service desk {desk_id} does not exist."),
+        );
     };
     let Some(rt) = desk.request_types.iter().find(|r| r.id == rt_id).cloned() else {
-        return error(StatusCode::BAD_REQUEST, &format!("The request type {rt_id} does not exist in service desk {desk_id}."));
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("The request type {rt_id} does not exist in service desk {desk_id}."),
+        );
     };
     for field in &rt.fields {
         match values.get(&field.id) {
             None if field.required => {
-                return error(StatusCode::BAD_REQUEST, &format!("Field '{}' is required.", field.name));
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Field '{}' is required.", field.name),
+                );
             }
             Some(v) if !value_fits(field, v) => {
-                return error(StatusCode::BAD_REQUEST, &format!("Field '{}' has an invalid value.", field.name));
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Field '{}' has an invalid value.", field.name),
+                );
             }
             _ => {}
         }
     }
-    if let Some(unknown) = values.keys().find(|k| *k != "labels" && !rt.fields.iter().any(|f| &f.id == *k)) {
+    if let Some(unknown) = values
+        .keys()
+        .find(|k| *k != "labels" && !rt.fields.iter().any(|f| &f.id == *k))
+    {
         return error(
             StatusCode::BAD_REQUEST,
             &format!("Field '{unknown}' cannot be set. It is not on the request type."),
@@ -92,7 +125,12 @@ pub(crate) async fn create(AxState(sim): AxState<Arc<Shared>>, Json(body): Json<
     let labels: Vec<String> = values
         .get("labels")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     let mut fields = Map::new();
     let mut stored_values = Map::new();
@@ -139,7 +177,10 @@ pub(crate) async fn get(AxState(sim): AxState<Arc<Shared>>, Path(key): Path<Stri
 }
 
 /// `GET /rest/servicedeskapi/request/{key}/status`: most recent first, as JSM answers.
-pub(crate) async fn statuses(AxState(sim): AxState<Arc<Shared>>, Path(key): Path<String>) -> Response {
+pub(crate) async fn statuses(
+    AxState(sim): AxState<Arc<Shared>>,
+    Path(key): Path<String>,
+) -> Response {
     let state = sim.lock();
     let Some(issue) = state.issue(&key).filter(|i| i.request.is_some()) else {
         return not_found();
@@ -156,7 +197,10 @@ pub(crate) async fn statuses(AxState(sim): AxState<Arc<Shared>>, Path(key): Path
 }
 
 /// `GET /rest/servicedeskapi/request/{key}/approval`.
-pub(crate) async fn approvals(AxState(sim): AxState<Arc<Shared>>, Path(key): Path<String>) -> Response {
+pub(crate) async fn approvals(
+    AxState(sim): AxState<Arc<Shared>>,
+    Path(key): Path<String>,
+) -> Response {
     let state = sim.lock();
     let Some(issue) = state.issue(&key).filter(|i| i.request.is_some()) else {
         return not_found();
@@ -191,7 +235,13 @@ pub(crate) async fn answer(
     let decision = match body.get("decision").and_then(Value::as_str) {
         Some("approve") => "approved",
         Some("decline") => "declined",
-        _ => return (StatusCode::BAD_REQUEST, Json(error_body("decision must be approve or decline"))).into_response(),
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(error_body("decision must be approve or decline")),
+            )
+                .into_response();
+        }
     };
     let mut state = sim.lock();
     let now = state.now();
@@ -199,21 +249,33 @@ pub(crate) async fn answer(
     let Some(issue) = state.issue_mut(&key).filter(|i| i.request.is_some()) else {
         return not_found();
     };
-    let Some(a) = issue.approvals.iter_mut().find(|a| a.id.to_string() == approval) else {
+    let Some(a) = issue
+        .approvals
+        .iter_mut()
+        .find(|a| a.id.to_string() == approval)
+    else {
         return not_found();
     };
     if a.decision != "pending" {
-        return error(StatusCode::CONFLICT, "This approval has already been answered.");
+        return error(
+            StatusCode::CONFLICT,
+            "This approval has already been answered.",
+        );
     }
     a.decision = decision;
     a.completed = Some(now);
-    let target = if decision == "approved" { "Awaiting implementation" } else { "Declined" };
+    let target = if decision == "approved" {
+        "Awaiting implementation"
+    } else {
+        "Declined"
+    };
     issue.set_status(target, now, &mut next_id);
     if decision == "declined" {
         issue.resolution = Some("Declined".into());
         issue.resolved = Some(now);
     }
-    let answer = json!({ "id": approval, "finalDecision": decision, "completedDate": jsm_date(now) });
+    let answer =
+        json!({ "id": approval, "finalDecision": decision, "completedDate": jsm_date(now) });
     state.next_id = next_id;
     Json(answer).into_response()
 }
@@ -230,10 +292,19 @@ fn request_type_json(desk: &str, rt: &SimRequestType) -> Value {
 }
 
 /// `GET /rest/servicedeskapi/servicedesk/{desk}/requesttype`.
-pub(crate) async fn request_types(AxState(sim): AxState<Arc<Shared>>, Path(desk): Path<String>) -> Response {
+pub(crate) async fn request_types(
+    AxState(sim): AxState<Arc<Shared>>,
+    Path(desk): Path<String>,
+) -> Response {
     let state = sim.lock();
     match state.desks.get(&desk) {
-        Some(d) => Json(page(d.request_types.iter().map(|r| request_type_json(&desk, r)).collect())).into_response(),
+        Some(d) => Json(page(
+            d.request_types
+                .iter()
+                .map(|r| request_type_json(&desk, r))
+                .collect(),
+        ))
+        .into_response(),
         None => error(StatusCode::NOT_FOUND, "The service desk does not exist."),
     }
 }
@@ -244,7 +315,11 @@ pub(crate) async fn request_type(
     Path((desk, id)): Path<(String, String)>,
 ) -> Response {
     let state = sim.lock();
-    match state.desks.get(&desk).and_then(|d| d.request_types.iter().find(|r| r.id == id)) {
+    match state
+        .desks
+        .get(&desk)
+        .and_then(|d| d.request_types.iter().find(|r| r.id == id))
+    {
         Some(rt) => Json(request_type_json(&desk, rt)).into_response(),
         None => error(StatusCode::NOT_FOUND, "The request type does not exist."),
     }
@@ -256,7 +331,11 @@ pub(crate) async fn request_type_fields(
     Path((desk, id)): Path<(String, String)>,
 ) -> Response {
     let state = sim.lock();
-    let Some(rt) = state.desks.get(&desk).and_then(|d| d.request_types.iter().find(|r| r.id == id)) else {
+    let Some(rt) = state
+        .desks
+        .get(&desk)
+        .and_then(|d| d.request_types.iter().find(|r| r.id == id))
+    else {
         return error(StatusCode::NOT_FOUND, "The request type does not exist.");
     };
     let fields: Vec<Value> = rt

@@ -75,7 +75,11 @@ impl Workflow {
             .copied()
             .filter(|s| *s != status)
             .filter(|s| !(self == Workflow::Change && *s == "Declined"))
-            .filter(|s| !(self == Workflow::Change && status == "Awaiting approval" && *s == "Awaiting implementation"))
+            .filter(|s| {
+                !(self == Workflow::Change
+                    && status == "Awaiting approval"
+                    && *s == "Awaiting implementation")
+            })
             .collect()
     }
 
