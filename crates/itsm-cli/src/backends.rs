@@ -1,6 +1,6 @@
 //! Which systems the commands run against, from the configuration: the embedded store
 //! always (team directory, notifications, sync state, tenants), the change and ticketing
-//! system of `[backend] kind` (the store, or ServiceNow), and the paging platform (the
+//! system of `[backend] kind` (the store, ServiceNow or Jira), and the paging platform (the
 //! store, or PagerDuty when `[pagerduty]` / `PAGERDUTY_*` is configured), with the
 //! webhooks `itsm serve` mounts for them.
 
@@ -11,6 +11,7 @@ use itsm_cli::incidents::Systems;
 use itsm_core::{Clock, Error, ErrorKind, IdempotencyKey, Result};
 use itsm_incident::inbound::webhook::WebhookSource;
 use itsm_incident::{ChangeEvent, IncidentSystem, Pager, SyncStateStore};
+use itsm_jira::Jira;
 use itsm_local::LocalStore;
 use itsm_pagerduty::{PagerDuty, PagerDutyWebhooks};
 use itsm_servicenow::ServiceNow;
@@ -56,6 +57,17 @@ impl Backends {
                     ErrorKind::Config,
                     "[backend] kind = \"servicenow\" needs a [servicenow] table",
                 ));
+            }
+            ("jira", _) => {
+                let Some(jira) = &config.jira else {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        "[backend] kind = \"jira\" needs a [jira] table",
+                    ));
+                };
+                let adapter = Arc::new(Jira::new(jira.clone())?);
+                webhooks.push(Arc::new(adapter.webhook_source()));
+                (adapter.clone(), adapter, itsm_jira::SYSTEM)
             }
             _ => (local.clone(), local.clone(), itsm_local::SYSTEM),
         };

@@ -40,6 +40,9 @@ pub(crate) struct Config {
     /// `[servicenow]`: the instance, when `[backend] kind = "servicenow"`.
     #[serde(default)]
     pub(crate) servicenow: Option<itsm_servicenow::ServiceNowConfig>,
+    /// `[jira]`: the Jira Service Management site, when `[backend] kind = "jira"`.
+    #[serde(default)]
+    pub(crate) jira: Option<itsm_jira::JiraConfig>,
     /// `[pagerduty]`: PagerDuty as the paging platform (and for change events) when the
     /// table or any `PAGERDUTY_*` variable is present.
     #[serde(default)]
@@ -47,7 +50,7 @@ pub(crate) struct Config {
 }
 
 /// The backends `[backend] kind` can name.
-pub(crate) const BACKENDS: [&str; 2] = ["local", "servicenow"];
+pub(crate) const BACKENDS: [&str; 3] = ["local", "servicenow", "jira"];
 
 /// `[audit]`: where the deployment ledger lives.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -90,8 +93,8 @@ pub(crate) struct TraceConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BackendConfig {
-    /// Which backend: `local` (the embedded SQLite store) or `servicenow` (changes and
-    /// incidents on the `[servicenow]` instance).
+    /// Which backend: `local` (the embedded SQLite store), `servicenow` (changes and
+    /// incidents on the `[servicenow]` instance) or `jira` (on the `[jira]` site).
     #[serde(default = "default_backend")]
     pub(crate) kind: String,
     /// The local store's database file.
@@ -260,6 +263,9 @@ impl Config {
                 .get_or_insert_with(Default::default)
                 .apply_env_with(var)?;
         }
+        if let Some(jira) = &mut self.jira {
+            jira.apply_vars(var)?;
+        }
         let pagerduty_env = ["PAGERDUTY_API_TOKEN", "PAGERDUTY_ROUTING_KEY"]
             .iter()
             .any(|name| var(name).is_some_and(|v| !v.trim().is_empty()));
@@ -290,6 +296,17 @@ impl Config {
                         ErrorKind::Config,
                         "[backend] kind = \"servicenow\" needs a [servicenow] table or \
                          SERVICENOW_INSTANCE_URL",
+                    ));
+                }
+            }
+        }
+        if self.backend.kind == "jira" {
+            match &self.jira {
+                Some(jira) => jira.validate()?,
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        "[backend] kind = \"jira\" needs a [jira] table with at least site_url",
                     ));
                 }
             }

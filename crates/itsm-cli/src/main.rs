@@ -40,12 +40,15 @@ fn main() -> ExitCode {
     };
     let output = cli.global.output;
     // The alert bridge serves many connections at once: all cores; every other command
-    // runs on the current thread.
+    // runs on the current thread. Both have timers and I/O: the vendor adapters talk HTTP
+    // with timeouts and backoff.
     let runtime = match &command {
         Command::Serve(_) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build(),
-        _ => tokio::runtime::Builder::new_current_thread().build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
     };
     let runtime = match runtime {
         Ok(rt) => rt,

@@ -34,7 +34,10 @@ impl Env {
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_itsm"));
         for (k, _) in std::env::vars() {
-            if k.starts_with("ITSM_") {
+            if ["ITSM_", "PAGERDUTY_", "SERVICENOW_", "JIRA_"]
+                .iter()
+                .any(|p| k.starts_with(p))
+            {
                 cmd.env_remove(k);
             }
         }

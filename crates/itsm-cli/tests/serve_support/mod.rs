@@ -232,7 +232,10 @@ pub(crate) fn metric(text: &str, name: &str) -> f64 {
 pub(crate) fn spawn_serve(dir: &Path) -> (Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_itsm"));
     for (k, _) in std::env::vars() {
-        if k.starts_with("ITSM_") {
+        if ["ITSM_", "PAGERDUTY_", "SERVICENOW_", "JIRA_"]
+            .iter()
+            .any(|p| k.starts_with(p))
+        {
             cmd.env_remove(k);
         }
     }
