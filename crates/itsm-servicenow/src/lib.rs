@@ -72,10 +72,14 @@
 //! The crate has no feature flags.
 
 mod api;
+mod catalog;
+mod catalog_map;
+mod catalog_order;
 mod change;
 mod change_map;
 mod client;
 pub mod config;
+mod config_catalog;
 mod incident;
 mod journal;
 mod record;
