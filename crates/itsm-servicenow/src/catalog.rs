@@ -484,6 +484,21 @@ impl SpecialistCatalog for ServiceNow {
     ) -> Result<SpecialistRequest> {
         let (offering, detail) = self.offering_detail(&request.offering).await?;
         offering.validate_inputs(&request.inputs)?;
+        let catalog = &self.config.catalog;
+        if let Some(missing) = [&catalog.variables.key, &catalog.variables.requester]
+            .into_iter()
+            .find(|v| !detail.hidden.contains(v))
+            .filter(|v| *v != &catalog.variables.key || catalog.key_field.trim().is_empty())
+        {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "catalog item {} ({}) has no variable {missing:?}; add the itsm variable set to the item (see the itsm-servicenow docs)",
+                    detail.name, detail.sys_id
+                ),
+            )
+            .with_context("offering", &request.offering));
+        }
         if let Some(existing) = self.find_request_by_key(key).await? {
             return Ok(existing);
         }

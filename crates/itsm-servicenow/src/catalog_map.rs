@@ -40,6 +40,8 @@ pub(crate) struct ItemDetail {
     pub(crate) categories: Vec<String>,
     /// Its variables, in form order (layout variables left out).
     pub(crate) variables: Vec<Variable>,
+    /// The names of its variables left out as hidden (the adapter's own).
+    pub(crate) hidden: Vec<String>,
 }
 
 /// A scalar, or the `value` of `{value, display_value}`.
@@ -151,7 +153,8 @@ impl ItemDetail {
                 categories.push(id);
             }
         }
-        let mut variables: Vec<(i64, Variable)> =
+        type Ordered = Vec<(i64, Variable)>;
+        let (hidden_vars, mut variables): (Ordered, Ordered) =
             r.0.get("variables")
                 .and_then(Value::as_array)
                 .map(|vars| {
@@ -163,8 +166,7 @@ impl ItemDetail {
                                 .and_then(|o| o.parse().ok());
                             variable_of(v).map(|var| (order.unwrap_or(0), var))
                         })
-                        .filter(|(_, var)| !hidden(&var.spec.name))
-                        .collect()
+                        .partition(|(_, var)| hidden(&var.spec.name))
                 })
                 .unwrap_or_default();
         variables.sort_by_key(|(order, _)| *order);
@@ -177,6 +179,7 @@ impl ItemDetail {
             sys_id,
             categories,
             variables: variables.into_iter().map(|(_, v)| v).collect(),
+            hidden: hidden_vars.into_iter().map(|(_, v)| v.spec.name).collect(),
         })
     }
 
@@ -356,6 +359,7 @@ mod tests {
     fn variables_become_typed_inputs_in_form_order() {
         let item = item();
         assert_eq!(item.categories, ["cat1", "cat2"]);
+        assert_eq!(item.hidden, ["itsm_key"]);
         let names: Vec<&str> = item
             .variables
             .iter()
