@@ -503,10 +503,11 @@ impl SpecialistCatalog for ServiceNow {
             return Ok(existing);
         }
         let cart = self.config.catalog.checkout == Checkout::Cart;
-        if cart && self.flush_cart().await? {
-            if let Some(existing) = self.find_request_by_key(key).await? {
-                return Ok(existing);
-            }
+        if cart
+            && self.flush_cart().await?
+            && let Some(existing) = self.find_request_by_key(key).await?
+        {
+            return Ok(existing);
         }
         let vars = self.order_variables(key, request, &detail);
         let ordered = match self.order(&detail.sys_id, vars).await {

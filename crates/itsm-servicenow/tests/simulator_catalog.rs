@@ -169,7 +169,7 @@ async fn a_cart_left_by_a_lost_add_to_cart_is_checked_out_once() {
 
 #[tokio::test]
 async fn category_items_are_offered_by_the_categorys_team() {
-    let (sim, _server, adapter) = start(|sim, config| {
+    let (_sim, _server, adapter) = start(|sim, config| {
         let mut vpn = variables();
         vpn.splice(0..5, [SimVariable::of_type("permanent", 7, true)]);
         sim.add_catalog_item("VPN access", "cat-network", &vpn);
