@@ -18,6 +18,11 @@
 //!
 //! [servicenow.webhook]                  # the business rule's outbound REST message
 //! username = "itsm-webhook"             # password from SERVICENOW_WEBHOOK_PASSWORD
+//!
+//! [[servicenow.catalog.items]]          # Service Catalog offerings (see CatalogConfig)
+//! sys_id = "0d08837237153000158bbfc8bcbe5d02"
+//! id = "dba.new-database"
+//! team = "dba"
 //! ```
 //!
 //! Every table has a default (ServiceNow's own name), so `instance_url` and credentials are
@@ -34,6 +39,11 @@ use itsm_incident::IncidentState;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer};
 use url::Url;
+
+pub use crate::config_catalog::{
+    CatalogCategory, CatalogConfig, CatalogItem, CatalogTables, Checkout, ItsmVariables,
+    RequestStates,
+};
 
 /// Deserialises an optional secret from a plain string.
 fn secret<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<SecretString>, D::Error> {
@@ -101,6 +111,9 @@ pub struct ServiceNowConfig {
     /// Credentials the business rule's outbound REST message sends to `itsm serve`.
     #[serde(default)]
     pub webhook: WebhookConfig,
+    /// The Service Catalog: offered items and requested items.
+    #[serde(default)]
+    pub catalog: CatalogConfig,
 }
 
 fn default_timeout() -> u64 {
@@ -129,6 +142,7 @@ impl Default for ServiceNowConfig {
             incident: IncidentSettings::default(),
             change: ChangeSettings::default(),
             webhook: WebhookConfig::default(),
+            catalog: CatalogConfig::default(),
         }
     }
 }
@@ -154,6 +168,7 @@ impl fmt::Debug for ServiceNowConfig {
             .field("incident", &self.incident)
             .field("change", &self.change)
             .field("webhook", &self.webhook)
+            .field("catalog", &self.catalog)
             .finish()
     }
 }
@@ -645,7 +660,7 @@ impl ServiceNowConfig {
                 "[servicenow.webhook] sets both a token and username/password; keep one",
             ));
         }
-        Ok(())
+        self.catalog.validate()
     }
 
     /// The instance URL (after [`validate`](Self::validate)).

@@ -5,7 +5,10 @@
 //! (`/api/sn_chg_rest/change/...`) and [`IncidentSystem`](itsm_incident::IncidentSystem)
 //! over the Table API (`/api/now/table/incident`); [`ServiceNowWebhook`] is the
 //! [`WebhookSource`](itsm_incident::inbound::webhook::WebhookSource) `itsm serve` mounts at
-//! `POST /v1/webhooks/servicenow` for incident updates pushed by a business rule. Every call
+//! `POST /v1/webhooks/servicenow` for incident updates pushed by a business rule; it also
+//! implements [`SpecialistCatalog`](itsm_specialist::SpecialistCatalog) over the Service
+//! Catalog API (`/api/sn_sc/servicecatalog/...`) and requested items (`sc_req_item`),
+//! configured in [`config::CatalogConfig`]. Every call
 //! goes through `itsm-http` (retries on 429/503 after `Retry-After` / `X-RateLimit-Reset`,
 //! status mapping, redaction; no cookie jar, so no session is reused).
 //!
@@ -64,18 +67,61 @@
 //! State and close codes come from configuration with ServiceNow's defaults
 //! ([`config::ChangeStates`], [`config::IncidentStates`], [`config::ChangeCloseCodes`]).
 //!
+//! ## Service Catalog
+//!
+//! ```no_run
+//! use itsm_core::{IdempotencyKey, TeamId};
+//! use itsm_servicenow::config::CatalogItem;
+//! use itsm_servicenow::{ServiceNow, ServiceNowConfig};
+//! use itsm_specialist::{InputValue, NewRequest, OfferingId, SpecialistCatalog, Urgency};
+//!
+//! # async fn run() -> itsm_core::Result<()> {
+//! let url = "https://acme.service-now.com/".parse().expect("a URL");
+//! let mut config = ServiceNowConfig::bearer(url, "token from SERVICENOW_TOKEN");
+//! config.catalog.items.push(CatalogItem {
+//!     sys_id: "0d08837237153000158bbfc8bcbe5d02".into(),
+//!     id: Some("dba.new-database".into()),
+//!     team: "dba".into(),
+//!     response_target_minutes: Some(60),
+//!     resolution_target_minutes: None,
+//!     automated: false,
+//! });
+//! let catalog = ServiceNow::new(config)?;
+//! let request = NewRequest {
+//!     offering: OfferingId::new("dba.new-database")?,
+//!     requester: TeamId::new("team-checkout")?,
+//!     submitted_by: None,
+//!     inputs: [("database_name".to_owned(), InputValue::Text("orders".into()))].into(),
+//!     urgency: Urgency::Medium,
+//! };
+//! // Looks the key up first: a retry never orders twice.
+//! let key = IdempotencyKey::new("pipeline/run-7/database")?;
+//! let ritm = catalog.submit(&key, &request).await?;
+//! println!("{} {:?}", ritm.number.unwrap_or_default(), ritm.state);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Offered items must carry the adapter's variable set (`itsm_key`, `itsm_requester`,
+//! `itsm_submitted_by`, `itsm_urgency`): the key variable is what a retry looks up. See
+//! `docs/adapters/servicenow.md` for the requests behind each operation.
+//!
 //! ## Not covered
 //!
-//! `SpecialistCatalog` (Service Catalog API) is not implemented yet; standard change
-//! templates are read, not created (`create_template` is unsupported).
+//! Standard change templates are read, not created (`create_template` is unsupported);
+//! catalog order guides and record producers are not offered (only catalog items).
 //!
 //! The crate has no feature flags.
 
 mod api;
+mod catalog;
+mod catalog_map;
+mod catalog_order;
 mod change;
 mod change_map;
 mod client;
 pub mod config;
+mod config_catalog;
 mod incident;
 mod journal;
 mod record;

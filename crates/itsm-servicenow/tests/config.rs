@@ -166,3 +166,72 @@ async fn secrets_never_appear_in_debug_or_errors() {
         "the user name is not secret"
     );
 }
+
+#[test]
+fn the_catalog_section_reads_with_defaults_and_is_validated() {
+    let base = r#"
+        [servicenow]
+        instance_url = "https://acme.service-now.com/"
+        token = "tok-9f8e7d"
+    "#;
+    let config = parse(&format!(
+        r#"{base}
+        [servicenow.catalog]
+        checkout = "cart"
+        key_field = "correlation_id"
+
+        [[servicenow.catalog.items]]
+        sys_id = "0d08837237153000158bbfc8bcbe5d02"
+        id = "dba.new-database"
+        team = "dba"
+        response_target_minutes = 60
+
+        [[servicenow.catalog.categories]]
+        sys_id = "b0fdfb01932002009ca87a75e57ffbd9"
+        team = "network"
+
+        [servicenow.catalog.states]
+        fulfilled = "11"
+        "#
+    ));
+    config.validate().unwrap();
+    let catalog = &config.catalog;
+    assert_eq!(catalog.checkout, itsm_servicenow::config::Checkout::Cart);
+    assert_eq!(catalog.items[0].offering_id(), "dba.new-database");
+    assert_eq!(catalog.items[0].resolution_target_minutes, None);
+    assert_eq!(catalog.categories[0].team, "network");
+    assert_eq!(catalog.states.fulfilled, "11");
+    assert_eq!(catalog.states.submitted, "1");
+    assert_eq!(catalog.variables.key, "itsm_key");
+    assert!(!format!("{config:?}").contains("tok-9f8e7d"));
+
+    let refused = [
+        (
+            "[[servicenow.catalog.items]]\nsys_id = \"a\"\nteam = \"dba\"\n[[servicenow.catalog.items]]\nsys_id = \"a\"\nteam = \"dba\"",
+            "repeats the offering id",
+        ),
+        (
+            "[[servicenow.catalog.items]]\nsys_id = \"\"\nteam = \"dba\"",
+            "empty sys_id",
+        ),
+        (
+            "[[servicenow.catalog.categories]]\nsys_id = \"c\"\nteam = \"\"",
+            "not a team id",
+        ),
+        (
+            "[servicenow.catalog.states]\ncancelled = \"4\"",
+            "share the code",
+        ),
+        (
+            "[servicenow.catalog.variables]\nkey = \" \"",
+            "variables] key must not be empty",
+        ),
+    ];
+    for (section, expected) in refused {
+        let config = parse(&format!("{base}\n{section}\n"));
+        let e = config.validate().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains(expected), "{section}: {e}");
+        assert!(!e.to_string().contains("tok-9f8e7d"));
+    }
+}

@@ -3,7 +3,10 @@
 //! `sysparm_query`, `sysparm_limit` / `sysparm_offset` and the `Link` header,
 //! `sysparm_display_value`, `sysparm_fields`), the Change Management API
 //! (`/api/sn_chg_rest/change/...`: normal, emergency and standard changes, templates,
-//! `nextstates`, `approvals`, `conflict`). The Service Catalog API is not simulated yet.
+//! `nextstates`, `approvals`, `conflict`), and the Service Catalog API
+//! (`/api/sn_sc/servicecatalog/...`: items and their variables, `order_now`, the cart and
+//! `submit_order`, with one-step or [two-step](ServiceNowSim::set_two_step_checkout)
+//! checkout), writing `sc_request`, `sc_req_item` and `sc_item_option_mtom`.
 //!
 //! Same paths, field names, status codes and `{"error": {...}, "status": "failure"}`
 //! bodies as an instance; state in memory. Business rules it keeps: incident priority from
@@ -28,6 +31,7 @@
 //! # }
 //! ```
 
+mod catalog;
 mod change;
 mod store;
 mod table;
@@ -40,6 +44,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+pub use catalog::SimVariable;
 use store::{Row, Tables};
 
 /// A failure the simulator injects into the next matching request.
@@ -60,6 +65,8 @@ struct State {
     cookies_received: usize,
     conflict_polls: std::collections::BTreeMap<String, u32>,
     blackouts: Vec<(String, String)>,
+    two_step: bool,
+    cart: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// The simulated instance. Clones share state.
@@ -235,6 +242,7 @@ impl ServiceNowSim {
         match segs.as_slice() {
             ["api", "now", "table", rest @ ..] => table::handle(self, req, rest),
             ["api", "sn_chg_rest", "change", rest @ ..] => change::handle(self, req, rest),
+            ["api", "sn_sc", "servicecatalog", rest @ ..] => catalog::handle(self, req, rest),
             _ => error(
                 StatusCode::BAD_REQUEST,
                 "Requested URI does not represent any resource",

@@ -142,14 +142,9 @@ impl Query {
                 order.push((field.to_owned(), true));
             } else if let Some(field) = term.strip_prefix("ORDERBY") {
                 order.push((field.to_owned(), false));
-            } else if let Some((f, v)) = term.split_once("!=") {
-                terms.push((f.to_owned(), Op::Ne, v.to_owned()));
-            } else if let Some((f, v)) = term.split_once('=') {
-                terms.push((f.to_owned(), Op::Eq, v.to_owned()));
-            } else if let Some((f, v)) = term.split_once("LIKE") {
-                terms.push((f.to_owned(), Op::Like, v.to_owned()));
-            } else if let Some((f, v)) = term.split_once("IN") {
-                terms.push((f.to_owned(), Op::In, v.to_owned()));
+            } else if let Some((at, op, len)) = operator(&term) {
+                let (field, value) = (&term[..at], &term[at + len..]);
+                terms.push((field.to_owned(), op, value.to_owned()));
             }
         }
         Query { terms, order }
@@ -171,6 +166,24 @@ impl Query {
             }
         })
     }
+}
+
+/// The first operator of a term (the value may hold `=` or `IN` itself): its position,
+/// kind and length.
+fn operator(term: &str) -> Option<(usize, Op, usize)> {
+    [("!=", 0u8), ("=", 1), ("LIKE", 2), ("IN", 3)]
+        .into_iter()
+        .filter_map(|(text, which)| term.find(text).map(|at| (at, which, text.len())))
+        .min_by_key(|(at, which, _)| (*at, *which))
+        .map(|(at, which, len)| {
+            let op = match which {
+                0 => Op::Ne,
+                1 => Op::Eq,
+                2 => Op::Like,
+                _ => Op::In,
+            };
+            (at, op, len)
+        })
 }
 
 /// A stable fake sys_id for a reference stored by name.
