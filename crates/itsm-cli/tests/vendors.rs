@@ -294,3 +294,92 @@ fn a_vendor_backend_without_its_table_is_a_config_error() {
         stderr(&out)
     );
 }
+
+/// A Jira site with a change service desk (project CHG) whose request type 12 is the
+/// standard change template of checkout.
+fn jira_site() -> itsm_testkit::sim::jira::JiraSim {
+    use itsm_testkit::sim::jira::{JiraSim, SimField, SimRequestType, Workflow};
+    let fields = || {
+        vec![
+            SimField::text("summary", "Summary", true),
+            SimField::text("description", "Description", false),
+        ]
+    };
+    let mut standard = fields();
+    standard.push(SimField::option(
+        "customfield_10100",
+        "Risk",
+        true,
+        &["Low", "High"],
+    ));
+    let request_type = |id: &str, name: &str, fields| SimRequestType {
+        id: id.into(),
+        name: name.into(),
+        description: name.into(),
+        workflow: Workflow::Change,
+        fields,
+    };
+    JiraSim::new().service_desk(
+        "1",
+        "CHG",
+        vec![
+            request_type("10", "Normal change", fields()),
+            request_type("12", "Checkout release", standard),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_backend_runs_the_standard_change_path() {
+    let sim = jira_site();
+    let server = SimServer::start(sim.router()).await.unwrap();
+    let env = Env::new();
+    env.config(&format!(
+        r#"
+[backend]
+kind = "jira"
+[jira]
+site_url = "{}"
+email = "itsm@example.com"
+api_token = "ATATT3xFfGF0-secret-api-token"
+[jira.change]
+service_desk_id = "1"
+project = "CHG"
+normal_request_type = "10"
+[[jira.change.templates]]
+id = "checkout-release"
+request_type = "12"
+service = "checkout"
+environments = ["production"]
+implementation_plan = "Blue/green deploy by the pipeline"
+backout_plan = "Switch traffic back"
+test_plan = "Smoke tests"
+fields = {{ customfield_10100 = {{ value = "Low" }} }}
+"#,
+        server.base_url()
+    ));
+    let mut raise = vec!["change", "raise"];
+    raise.extend(DEPLOY);
+    raise.extend(["--output", "json"]);
+    let raised = json_of(&env.run(&raise));
+    assert_eq!(raised["change"]["kind"], "standard", "{raised}");
+    let gate = env.run(&[
+        "change",
+        "gate",
+        "--service",
+        "checkout",
+        "--version",
+        "1.4.2",
+        "--env",
+        "production",
+    ]);
+    assert_eq!(code(&gate), 0, "{}{}", stdout(&gate), stderr(&gate));
+    let mut close = vec!["change", "close"];
+    close.extend(DEPLOY);
+    close.extend(["--outcome", "success", "--output", "json"]);
+    let closed = json_of(&env.run(&close));
+    assert_eq!(closed["change"]["state"], "closed", "{closed}");
+    let again = json_of(&env.run(&raise));
+    assert_eq!(again["change"]["id"], raised["change"]["id"]);
+    assert_eq!(sim.issues().len(), 1, "a re-run opened a second issue");
+}
