@@ -252,6 +252,38 @@ pub struct ChangeRequest {
     pub updated_at: Option<OffsetDateTime>,
 }
 
+impl ChangeRequest {
+    /// What asking for approval (`ChangeSystem::request_approval`) has to do: `Ok(true)`
+    /// when approval can be asked now, `Ok(false)` when it is requested or granted already
+    /// (asking again changes nothing), and a `Conflict` error when the change was rejected
+    /// or is finished. Backends share this rule.
+    pub fn needs_approval_request(&self) -> itsm_core::Result<bool> {
+        match self.approval {
+            ApprovalState::Requested | ApprovalState::Approved => return Ok(false),
+            ApprovalState::Rejected => {
+                return Err(itsm_core::Error::new(
+                    itsm_core::ErrorKind::Conflict,
+                    format!(
+                        "change {} was rejected; raise a new change instead of asking again",
+                        self.id
+                    ),
+                ));
+            }
+            ApprovalState::NotRequested => {}
+        }
+        if self.state.is_terminal() {
+            return Err(itsm_core::Error::new(
+                itsm_core::ErrorKind::Conflict,
+                format!(
+                    "change {} is {}; it cannot be submitted for approval",
+                    self.id, self.state
+                ),
+            ));
+        }
+        Ok(true)
+    }
+}
+
 /// What is needed to create a change request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewChange {

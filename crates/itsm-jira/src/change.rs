@@ -475,20 +475,8 @@ impl ChangeSystem for Jira {
         let inner = &*self.inner;
         let cfg = inner.change_config("request_approval")?;
         let change = inner.read_change(cfg, id.as_str()).await?;
-        match change.approval {
-            ApprovalState::Approved | ApprovalState::Requested => return Ok(change),
-            ApprovalState::Rejected => {
-                return Err(conflict(format!(
-                    "change {id} was rejected; raise a new change"
-                )));
-            }
-            ApprovalState::NotRequested => {}
-        }
-        if change.state.is_terminal() {
-            return Err(conflict(format!(
-                "change {id} is {}; it cannot be submitted",
-                change.state
-            )));
+        if !change.needs_approval_request()? {
+            return Ok(change);
         }
         let current = cfg
             .statuses

@@ -332,20 +332,8 @@ impl ChangeSystem for ServiceNow {
 
     async fn request_approval(&self, id: &ChangeId) -> Result<ChangeRequest> {
         let change = self.get_change(id).await?;
-        match change.approval {
-            ApprovalState::Requested | ApprovalState::Approved => return Ok(change),
-            ApprovalState::Rejected => {
-                return Err(conflict(format!(
-                    "change {id} was rejected; raise a new change instead of asking again"
-                )));
-            }
-            ApprovalState::NotRequested => {}
-        }
-        if change.state.is_terminal() {
-            return Err(conflict(format!(
-                "change {id} is {}; it cannot be submitted",
-                change.state
-            )));
+        if !change.needs_approval_request()? {
+            return Ok(change);
         }
         let allowed = self.next_states(id).await?;
         let target = [ChangeState::Assess, ChangeState::Authorize]
