@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use itsm_core::{Clock, Error, ErrorKind};
-use itsm_incident::inbound::webhook::{WebhookHeaders, WebhookSource};
+use itsm_incident::inbound::webhook::{WebhookHeaders, WebhookRejection, WebhookSource};
 use itsm_incident::inbound::{ParseOptions, alertmanager, generic};
 use tokio::sync::oneshot;
 
@@ -163,24 +163,12 @@ async fn webhook(
         .iter()
         .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?.to_owned())))
         .collect();
-    if let Err(rejection) = source.verify(&headers, &body) {
-        m.delivery("unauthorized");
-        return json_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            rejection.reason().to_owned(),
-        );
-    }
-    let delivery = match source.parse(&headers, &body) {
+    let delivery = match source
+        .verify(&headers, &body)
+        .and_then(|()| source.parse(&headers, &body))
+    {
         Ok(delivery) => delivery,
-        Err(rejection) => {
-            m.delivery("malformed");
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_input",
-                rejection.reason().to_owned(),
-            );
-        }
+        Err(rejection) => return refuse_delivery(m, &rejection),
     };
     if delivery.events.is_empty() {
         m.delivery("accepted");
@@ -199,6 +187,18 @@ async fn webhook(
         }
         Err(e) => unavailable(m, "webhook delivery", &e),
     }
+}
+
+/// 401 or 400, as the source decided, with its reason.
+fn refuse_delivery(m: &Metrics, rejection: &WebhookRejection) -> Response {
+    let (status, error, result) = match rejection {
+        WebhookRejection::Unauthorized(_) => {
+            (StatusCode::UNAUTHORIZED, "unauthenticated", "unauthorized")
+        }
+        WebhookRejection::Malformed(_) => (StatusCode::BAD_REQUEST, "invalid_input", "malformed"),
+    };
+    m.delivery(result);
+    json_error(status, error, rejection.reason().to_owned())
 }
 
 /// 503 with `Retry-After`: the queue cannot store now, the sender retries.

@@ -1,5 +1,6 @@
-//! Stateful vendor simulators (one submodule per vendor) and serving them on loopback: [`SimServer::start`] binds `127.0.0.1:0`, serves
-//! an axum router on it, and stops when dropped.
+//! Stateful vendor simulators (one submodule per vendor: [`jira`], [`pagerduty`],
+//! [`servicenow`]) and serving them on loopback: [`SimServer::start`] binds `127.0.0.1:0`,
+//! serves an axum router on it, and stops when dropped.
 
 pub mod jira;
 pub mod pagerduty;
