@@ -77,6 +77,16 @@ fn one<'a>(q: &'a [(String, String)], name: &'a str) -> Option<&'a str> {
     all(q, name).next()
 }
 
+/// An authorized write (token and `From`) with a JSON object body.
+fn write_body(
+    sim: &PagerDutySim,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, Box<Response>> {
+    authorize_write(sim, headers)?;
+    body_json(body)
+}
+
 fn body_json(body: &[u8]) -> Result<Value, Box<Response>> {
     serde_json::from_slice::<Value>(body)
         .ok()
@@ -168,10 +178,7 @@ pub(crate) async fn create_incident(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorize_write(&sim, &headers) {
-        return *r;
-    }
-    let body = match body_json(&body) {
+    let body = match write_body(&sim, &headers, &body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
@@ -245,10 +252,7 @@ pub(crate) async fn update_incident(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorize_write(&sim, &headers) {
-        return *r;
-    }
-    let body = match body_json(&body) {
+    let body = match write_body(&sim, &headers, &body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
@@ -321,10 +325,7 @@ pub(crate) async fn create_note(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorize_write(&sim, &headers) {
-        return *r;
-    }
-    let body = match body_json(&body) {
+    let body = match write_body(&sim, &headers, &body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
@@ -397,10 +398,7 @@ pub(crate) async fn status_update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorize_write(&sim, &headers) {
-        return *r;
-    }
-    let body = match body_json(&body) {
+    let body = match write_body(&sim, &headers, &body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
