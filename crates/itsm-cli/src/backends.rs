@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use itsm_change::ChangeSystem;
 use itsm_cli::incidents::Systems;
-use itsm_core::{Clock, Error, ErrorKind, IdempotencyKey, Result};
+use itsm_core::{Clock, Error, ErrorKind, Result};
 use itsm_incident::inbound::webhook::WebhookSource;
-use itsm_incident::{ChangeEvent, IncidentSystem, Pager, SyncStateStore};
+use itsm_incident::{IncidentSystem, Pager};
 use itsm_jira::Jira;
 use itsm_local::LocalStore;
 use itsm_pagerduty::{PagerDuty, PagerDutyWebhooks};
@@ -100,31 +100,4 @@ impl Backends {
     pub(crate) fn local_ticketing(&self) -> bool {
         self.systems.ticketing_system == itsm_local::SYSTEM
     }
-
-    /// Sends `event` to PagerDuty once per `key`, across runs: the key is remembered in the
-    /// store after PagerDuty took it, so re-running the step sends nothing more. `None`
-    /// when PagerDuty is not configured.
-    pub(crate) async fn send_change_event(
-        &self,
-        key: &IdempotencyKey,
-        event: &ChangeEvent,
-    ) -> Result<Option<ChangeEventSent>> {
-        let Some(pagerduty) = &self.pagerduty else {
-            return Ok(None);
-        };
-        let marker = format!("pagerduty-change-event/{key}");
-        if self.store.is_seen(&marker).await? {
-            return Ok(Some(ChangeEventSent { already: true }));
-        }
-        pagerduty.send_change_event(key, event).await?;
-        self.store.mark_seen(&marker, event.timestamp).await?;
-        Ok(Some(ChangeEventSent { already: false }))
-    }
-}
-
-/// What [`Backends::send_change_event`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct ChangeEventSent {
-    /// Sent by an earlier run.
-    pub(crate) already: bool,
 }

@@ -92,6 +92,7 @@ mod records;
 mod routing;
 mod specialist;
 mod specialist_table;
+mod steps;
 mod store;
 mod sync_state;
 mod teams;

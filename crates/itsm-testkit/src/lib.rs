@@ -4,7 +4,7 @@
 //!
 //! - `mockall` mocks of every port trait, re-exported here so a test needs one dependency:
 //!   [`MockChangeSystem`], [`MockIncidentSystem`], [`MockPager`], [`MockTeamDirectory`], [`MockAuditStore`],
-//!   [`MockSpecialistCatalog`] and [`MockNotifier`];
+//!   [`MockSpecialistCatalog`], [`MockStepLog`] and [`MockNotifier`];
 //! - [`conformance`] suites every implementation of a port runs ([`conformance::change`]
 //!   for `ChangeSystem`, [`conformance::incident`] for `IncidentSystem`,
 //!   [`conformance::pager`] for `Pager`; see the module for how to run one from a test);
@@ -38,4 +38,5 @@ pub use itsm_audit::MockAuditStore;
 pub use itsm_change::MockChangeSystem;
 pub use itsm_core::MockNotifier;
 pub use itsm_incident::{MockIncidentSystem, MockPager, MockTeamDirectory};
+pub use itsm_pipeline::MockStepLog;
 pub use itsm_specialist::MockSpecialistCatalog;

@@ -3,10 +3,15 @@
 use itsm_change::{
     ApprovalDecision, ChangeFilter, ChangeId, Deployment, DeploymentResult, GateVerdict, TemplateId,
 };
-use itsm_core::{Error, ErrorKind, ListRequest, Person, PipelineRunId, Result, ServiceId, Version};
+use std::sync::Arc;
+
+use itsm_core::{
+    Error, ErrorKind, ListRequest, Person, PipelineRunId, Result, ServiceId, SystemClock, Version,
+};
+use itsm_pipeline::{Artifact, Finished, Pipeline};
 use serde_json::json;
 
-use crate::app::App;
+use crate::app::{App, open_ledger};
 use crate::args;
 use crate::cli::{ChangeCommand, Decide, Outcome, Output};
 use crate::config::Config;
@@ -75,23 +80,32 @@ pub(crate) async fn run(config: Config, output: Output, command: ChangeCommand) 
                     itsm_core::format_instant(s)
                 )));
             }
-            let ledger = match artifact_digest {
-                Some(digest) => Some(crate::commands::deploy::LedgerFacts::new(
-                    &d,
-                    &result,
-                    digest,
-                    first_commit_at.as_deref(),
-                )?),
-                None => None,
-            };
+            let artifact = artifact_digest
+                .map(|digest| -> Result<Artifact> {
+                    Ok(Artifact {
+                        digest,
+                        first_commit_at: first_commit_at
+                            .as_deref()
+                            .map(|t| args::timestamp("first-commit-at", t))
+                            .transpose()?,
+                    })
+                })
+                .transpose()?;
             let app = App::open(config.clone(), output)?;
-            let change = app.workflow.close(&d, &result).await?;
-            let recorded = match ledger {
-                Some(facts) => Some(facts.record(&config, &change).await?),
-                None => None,
-            };
-            let (key, event) = change_event(&d, &change, &result);
-            let change_event = app.backends.send_change_event(&key, &event).await?;
+            let clock: Arc<dyn itsm_core::Clock> = Arc::new(SystemClock);
+            let mut pipeline = Pipeline::new(app.workflow.clone(), clock.clone())
+                .with_step_log(Arc::new(app.store.clone()));
+            if artifact.is_some() {
+                pipeline = pipeline.with_ledger(open_ledger(&config, clock).await?);
+            }
+            if let Some(pagerduty) = &app.backends.pagerduty {
+                pipeline = pipeline.with_pager(pagerduty.clone());
+            }
+            let Finished {
+                change,
+                recorded,
+                change_event,
+            } = pipeline.finish(&d, &result, artifact.as_ref()).await?;
             emit(
                 output,
                 &json!({ "change": change, "recorded": recorded, "change_event": change_event }),
@@ -317,54 +331,4 @@ async fn decision(config: Config, output: Output, d: Decide, approve: bool) -> R
         )
     });
     Ok(exit::OK)
-}
-
-/// The paging platform's change event for a closed deployment, keyed by the change so a
-/// re-run of the close step sends it once.
-fn change_event(
-    d: &itsm_change::Deployment,
-    change: &itsm_change::ChangeRequest,
-    result: &DeploymentResult,
-) -> (itsm_core::IdempotencyKey, itsm_incident::ChangeEvent) {
-    let outcome = if result.succeeded {
-        "deployed"
-    } else {
-        "failed to deploy"
-    };
-    let mut details = std::collections::BTreeMap::new();
-    details.insert("service".to_owned(), d.service.to_string());
-    details.insert("version".to_owned(), d.version.to_string());
-    details.insert("environment".to_owned(), d.environment.to_string());
-    details.insert("pipeline_run".to_owned(), d.pipeline_run.to_string());
-    details.insert(
-        "change".to_owned(),
-        change
-            .number
-            .clone()
-            .unwrap_or_else(|| change.id.to_string()),
-    );
-    details.insert(
-        "outcome".to_owned(),
-        if result.succeeded {
-            "success"
-        } else {
-            "failure"
-        }
-        .to_owned(),
-    );
-    if let Some(commit) = d.commits.last() {
-        details.insert("commit".to_owned(), commit.to_string());
-    }
-    let event = itsm_incident::ChangeEvent {
-        summary: format!("{} {} {outcome} to {}", d.service, d.version, d.environment),
-        source: "itsm".to_owned(),
-        service: d.service.clone(),
-        routing: None,
-        timestamp: result
-            .finished_at
-            .unwrap_or_else(time::OffsetDateTime::now_utc),
-        links: d.links.clone(),
-        details,
-    };
-    (d.step_key("change-event"), event)
 }

@@ -3,19 +3,13 @@
 use std::io::Read as _;
 use std::sync::Arc;
 
-use itsm_audit::{
-    ChangeEvidence, DeploymentRecord, IncidentLink, NewDeployment, Outcome as DeployOutcome,
-};
-use itsm_change::{
-    ApprovalState, ChangeFilter, ChangeId, ChangeRequest, ChangeSystem, Deployment,
-    DeploymentResult,
-};
+use itsm_audit::{ChangeEvidence, IncidentLink, NewDeployment, Outcome as DeployOutcome};
+use itsm_change::{ApprovalState, ChangeFilter, ChangeId, ChangeRequest, ChangeSystem};
 use itsm_core::{
     CommitId, Environment, Error, ExternalRef, IdempotencyKey, ListRequest, Person, PipelineRunId,
     Result, ServiceId, SystemClock, Version, format_instant,
 };
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::app::{App, open_ledger};
 use crate::args;
@@ -228,7 +222,7 @@ async fn change_evidence(
         Some(id) => Some(system.get_change(id).await?),
         None => newest_approved(system.as_ref(), &d.service, &d.version, &d.environment).await?,
     };
-    Ok(change.map(|c| evidence(&c)))
+    Ok(change.as_ref().map(itsm_pipeline::evidence))
 }
 
 async fn newest_approved(
@@ -251,82 +245,4 @@ async fn newest_approved(
         .into_iter()
         .filter(|c| c.approval == ApprovalState::Approved)
         .max_by_key(|c| c.created_at))
-}
-
-fn evidence(c: &ChangeRequest) -> ChangeEvidence {
-    ChangeEvidence {
-        reference: c
-            .external
-            .clone()
-            .unwrap_or_else(|| ExternalRef::new("local", c.id.as_str())),
-        approved: c.approval == ApprovalState::Approved,
-        version: c.version.clone(),
-        window_start: c.window.map(|w| w.start),
-        window_end: c.window.map(|w| w.end),
-    }
-}
-
-/// The ledger facts `itsm change close --artifact-digest` records, checked before the
-/// change is closed.
-#[derive(Debug)]
-pub(crate) struct LedgerFacts {
-    deployment: NewDeployment,
-}
-
-impl LedgerFacts {
-    /// Checks the facts a ledger record needs beyond the close flags.
-    pub(crate) fn new(
-        d: &Deployment,
-        result: &DeploymentResult,
-        artifact_digest: String,
-        first_commit_at: Option<&str>,
-    ) -> Result<LedgerFacts> {
-        let commit = d.commits.last().cloned().ok_or_else(|| {
-            Error::invalid_input(
-                "--artifact-digest records the deployment in the ledger, which needs the \
-                 deployed commit: pass --commit",
-            )
-        })?;
-        let finished = result.finished_at.unwrap_or_else(OffsetDateTime::now_utc);
-        let deployment = NewDeployment {
-            service: d.service.clone(),
-            version: d.version.clone(),
-            environment: d.environment.clone(),
-            started_at: result.started_at.unwrap_or(finished),
-            finished_at: finished,
-            deployer: d
-                .requested_by
-                .clone()
-                .unwrap_or_else(|| Person::named("pipeline")),
-            outcome: if result.succeeded {
-                DeployOutcome::Succeeded
-            } else {
-                DeployOutcome::Failed
-            },
-            commit,
-            artifact_digest,
-            pipeline_run: d.pipeline_run.clone(),
-            pipeline_url: d.links.first().map(|l| l.url.clone()),
-            first_commit_at: first_commit_at
-                .map(|t| args::timestamp("first-commit-at", t))
-                .transpose()?,
-            change: None,
-        };
-        deployment.validate()?;
-        Ok(LedgerFacts { deployment })
-    }
-
-    /// Appends the record with the closed change as evidence (keyed like
-    /// `itsm deploy record`, so a re-run records once).
-    pub(crate) async fn record(
-        mut self,
-        config: &Config,
-        change: &ChangeRequest,
-    ) -> Result<DeploymentRecord> {
-        self.deployment.change = Some(evidence(change));
-        let ledger = open_ledger(config, Arc::new(SystemClock)).await?;
-        ledger
-            .append(&default_key(&self.deployment), &self.deployment)
-            .await
-    }
 }
