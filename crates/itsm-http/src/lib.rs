@@ -19,19 +19,6 @@
 //! - redaction ([`redact_url`]): no credential ever appears in an error, `Debug` output or a
 //!   trace.
 //!
-//! ## Retry rules
-//!
-//! | outcome | idempotent request | `POST`/`PATCH` not marked idempotent |
-//! |---|---|---|
-//! | connect error (never sent) | retried | retried |
-//! | timeout, connection lost mid-request | retried | **not** retried (it may have acted) |
-//! | 429, 503 | retried | retried (the server refused it: not processed) |
-//! | 500, 502, 504 | retried | **not** retried (it may have acted) |
-//! | any other status | not retried | not retried |
-//!
-//! 503 is retried for every method because ServiceNow, Jira and PagerDuty all answer 503
-//! for "not processed, come back later" (maintenance, overload), like 429.
-//!
 //! ## Example
 //!
 //! ```no_run
@@ -61,6 +48,19 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## Retry rules
+//!
+//! | outcome | idempotent request | `POST`/`PATCH` not marked idempotent |
+//! |---|---|---|
+//! | connect error (never sent) | retried | retried |
+//! | timeout, connection lost mid-request | retried | **not** retried (it may have acted) |
+//! | 429, 503 | retried | retried (the server refused it: not processed) |
+//! | 500, 502, 504 | retried | **not** retried (it may have acted) |
+//! | any other status | not retried | not retried |
+//!
+//! 503 is retried for every method because ServiceNow, Jira and PagerDuty all answer 503
+//! for "not processed, come back later" (maintenance, overload), like 429.
 
 mod auth;
 mod client;
