@@ -209,7 +209,7 @@ impl Config {
     /// Applies `ITSM_BACKEND`, `ITSM_POLICY_MAX_FAILED_DEPLOYMENTS`,
     /// `ITSM_POLICY_LOOKBACK_DAYS`, `ITSM_CHANGE_WINDOW_HOURS`, `ITSM_SERVE_TOKEN`,
     /// `ITSM_SERVE_LISTEN`, `ITSM_CHAT_WEBHOOK_URL` and `ITSM_AUDIT_URL`.
-    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<()> {
+    pub(crate) fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<()> {
         if let Some(kind) = var("ITSM_BACKEND") {
             self.backend.kind = kind;
         }
@@ -277,7 +277,7 @@ impl Config {
         Ok(())
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if !BACKENDS.contains(&self.backend.kind.as_str()) {
             return Err(Error::new(
                 ErrorKind::Config,

@@ -10,6 +10,8 @@ mod backends;
 mod cli;
 mod commands;
 mod config;
+#[cfg(test)]
+mod example_configs;
 mod exit;
 mod output;
 mod progress;
