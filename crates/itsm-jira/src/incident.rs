@@ -281,7 +281,11 @@ impl IncidentSystem for Jira {
         for to in &new.links_to {
             self.link(&IncidentId::new(&created.key)?, to).await?;
         }
-        Ok(inner.read_incident(cfg, &created.key).await?.0)
+        let mut incident = inner.read_incident(cfg, &created.key).await?.0;
+        // A key that is not label-safe is stored hashed and cannot be read back: return the
+        // key the incident was created with, as the lookup by key does.
+        incident.key = Some(key.clone());
+        Ok(incident)
     }
 
     async fn find_incident_by_key(&self, key: &IdempotencyKey) -> Result<Option<Incident>> {

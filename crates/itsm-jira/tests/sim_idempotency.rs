@@ -156,3 +156,19 @@ async fn a_standard_change_uses_the_templates_request_type_and_fields() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn a_fresh_create_returns_its_key_even_when_the_label_is_hashed() {
+    let (sim, _server, jira) = common::sim_adapter().await;
+    // The space makes the key unsafe as a label, so the label carries its digest.
+    let key = IdempotencyKey::new("alert/checkout down/fingerprint 2").unwrap();
+    let created = jira.create_incident(&key, &incident()).await.unwrap();
+    assert_eq!(created.key.as_ref(), Some(&key));
+    let labels = sim.issue(created.id.as_str()).unwrap().labels().to_vec();
+    assert!(
+        labels.iter().any(|l| l.contains("sha256-")),
+        "the key label is hashed: {labels:?}"
+    );
+    let found = jira.create_incident(&key, &incident()).await.unwrap();
+    assert_eq!(found, created, "the retry answers what the first call did");
+}

@@ -11,7 +11,8 @@
 //! - [`outside_part`]: how a test finds a database, mock server or spec file (skip outside
 //!   CI, fail under `ITSM_CI=1`);
 //! - [`prism::PrismMock`]: a spec-validating Prism mock server for contract tests;
-//! - [`sim::SimServer`]: serving a stateful vendor simulator on loopback.
+//! - [`sim::SimServer`]: serving a stateful vendor simulator on loopback, optionally behind a
+//!   seeded [fault plan](sim::faults) (5xx, 429, resets, delays, lost answers; `ITSM_SIM_FAULTS`).
 //!
 //! ```
 //! use std::sync::Arc;

@@ -1,21 +1,28 @@
 //! Stateful vendor simulators (one submodule per vendor: [`jira`], [`pagerduty`],
 //! [`servicenow`]) and serving them on loopback: [`SimServer::start`] binds `127.0.0.1:0`,
 //! serves an axum router on it, and stops when dropped.
+//! [`SimServer::start_with_faults`] serves it behind a seeded [fault plan](faults): a share
+//! of requests answered 5xx or 429, reset, delayed, or processed with the answer lost.
 
+pub mod faults;
 pub mod jira;
 pub mod pagerduty;
 pub mod servicenow;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use tokio::task::JoinHandle;
+
+use faults::{FaultListener, FaultLog, FaultPlan, Injector, Switch};
 
 /// A router served on a free loopback port until dropped.
 #[derive(Debug)]
 pub struct SimServer {
     addr: SocketAddr,
     task: JoinHandle<()>,
+    injector: Option<Arc<Injector>>,
 }
 
 impl SimServer {
@@ -25,14 +32,46 @@ impl SimServer {
     ///
     /// When no loopback port can be bound.
     pub async fn start(router: Router) -> std::io::Result<SimServer> {
+        Self::serve(router, None).await
+    }
+
+    /// Serves `router` like [`start`](Self::start), every request first going through
+    /// `plan` (see [`faults`] for what each kind does); [`faults`](Self::faults) tells what
+    /// was injected.
+    ///
+    /// # Errors
+    ///
+    /// When no loopback port can be bound.
+    pub async fn start_with_faults(router: Router, plan: FaultPlan) -> std::io::Result<SimServer> {
+        Self::serve(router, Some(Arc::new(Injector::new(plan)))).await
+    }
+
+    async fn serve(router: Router, injector: Option<Arc<Injector>>) -> std::io::Result<SimServer> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let router = match &injector {
+            Some(injector) => router.layer(axum::middleware::from_fn_with_state(
+                injector.clone(),
+                faults::inject,
+            )),
+            None => router,
+        };
+        let service = router.into_make_service_with_connect_info::<Switch>();
         let task = tokio::spawn(async move {
             // Serving only ends when the task is aborted; an accept error ends it early
             // and the client then sees connection errors, which the test reports.
-            let _ = axum::serve(listener, router).await;
+            let _ = axum::serve(FaultListener::new(listener), service).await;
         });
-        Ok(SimServer { addr, task })
+        Ok(SimServer {
+            addr,
+            task,
+            injector,
+        })
+    }
+
+    /// What the fault plan did so far (empty for a server started without one).
+    pub fn faults(&self) -> FaultLog {
+        self.injector.as_ref().map(|i| i.log()).unwrap_or_default()
     }
 
     /// The address served.
