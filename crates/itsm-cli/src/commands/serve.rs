@@ -54,12 +54,22 @@ pub(crate) async fn run(config: Config, output: Output, args: ServeArgs) -> Resu
     let server = builder.bind().await?;
     let housekeeping = housekeeping(store, &config.incident)?;
     let addr = server.local_addr();
-    let queue = server.queue_path().display().to_string();
+    let queue = server.queue_description();
     match output {
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "listening": addr.to_string(), "queue_db": queue })
-        ),
+        Output::Json => {
+            let mut line = serde_json::json!({
+                "listening": addr.to_string(),
+                "queue": config.serve.queue.as_str(),
+            });
+            if let Some(path) = server.queue_path() {
+                line["queue_db"] = path.display().to_string().into();
+            }
+            if let Some(pg) = server.postgres_queue() {
+                line["queue_url"] = pg.url().into();
+                line["queue_schema"] = pg.schema().into();
+            }
+            println!("{line}");
+        }
         Output::Text => println!("listening on {addr} (alert queue {queue})"),
     }
     let _ = std::io::stdout().flush();
