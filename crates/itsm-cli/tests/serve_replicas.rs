@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use itsm_cli::serve::PostgresQueue;
+use itsm_cli::serve::{PostgresQueue, QueueKind, ServeConfig, Server};
+use itsm_core::ErrorKind;
 use serve_support::{generic, metric, spawn_serve_with};
 
 /// Alerts sent in all.
@@ -214,4 +215,55 @@ async fn two_replicas_lose_nothing_and_duplicate_nothing_when_one_is_killed() {
     sql.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misconfigured_postgres_queue_is_refused_without_showing_the_password() {
+    let base = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        queue: QueueKind::Postgres,
+        ..ServeConfig::default()
+    };
+    let refused = |config: ServeConfig| async move {
+        Server::builder(config)
+            .bind()
+            .await
+            .expect_err("bind must fail")
+    };
+
+    let err = refused(base.clone()).await;
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("ITSM_SERVE_QUEUE_URL"), "{err}");
+
+    // Nothing listens on port 1: the server cannot be reached.
+    let unreachable = ServeConfig {
+        queue_url: Some("postgres://itsm:pw-s3cret@127.0.0.1:1/q".to_owned().into()),
+        ..base.clone()
+    };
+    let err = refused(unreachable.clone()).await;
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(!shown.contains("pw-s3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://itsm:REDACTED@127.0.0.1:1/q"),
+            "{shown}"
+        );
+    }
+
+    let err = refused(ServeConfig {
+        queue_schema: Some("Bad-Schema".into()),
+        ..unreachable.clone()
+    })
+    .await;
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("Bad-Schema"), "{err}");
+
+    let err = refused(ServeConfig {
+        queue_lease_ms: 300,
+        queue_poll_ms: 250,
+        ..unreachable
+    })
+    .await;
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("queue_lease_ms"), "{err}");
 }

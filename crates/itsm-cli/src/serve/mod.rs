@@ -55,7 +55,7 @@ pub use config::{
     DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_LEASE_MS, DEFAULT_QUEUE_POLL_MS,
     QueueKind, RetryConfig, ServeConfig, Synchronous,
 };
-pub use postgres::PostgresQueue;
+pub use postgres::{Leadership, PostgresQueue};
 pub use processor::AlertProcessor;
 #[cfg(feature = "mock")]
 pub use processor::MockAlertProcessor;

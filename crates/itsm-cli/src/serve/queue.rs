@@ -5,7 +5,8 @@
 //!
 //! Rows are written only by the group-commit writer thread; this module holds
 //! the schema and the reads: the pending rows the worker resumes after a restart, and the
-//! listing behind dead letters.
+//! listing behind dead letters. The items, rows and states are the same for the queue in
+//! PostgreSQL ([`PostgresQueue`](super::PostgresQueue)), which has its own reads.
 
 use std::fmt;
 use std::path::Path;

@@ -20,6 +20,7 @@
 //!   dedup key). A live replica renews its leases while it processes.
 
 pub(crate) mod claim;
+mod lead;
 mod worker;
 mod writer;
 
@@ -36,6 +37,7 @@ use tokio_postgres::{Client, Config};
 
 use super::queue::{QueueRow, QueueStats, RawRow, RowState};
 
+pub use lead::Leadership;
 pub(crate) use worker::PgWorker;
 pub(crate) use writer::{Op as PgOp, PgWriter};
 
@@ -219,6 +221,12 @@ impl PostgresQueue {
         self.rows(Some(RowState::Failed), 0, limit).await
     }
 
+    /// This replica's claim to lead the periodic housekeeping (one replica at a time; see
+    /// [`Leadership::holds`]). Holds a connection of its own.
+    pub fn leadership(&self) -> Leadership {
+        Leadership::new(self)
+    }
+
     /// A connection of its own (for a writer or a worker), reconnecting when lost.
     pub(crate) fn conn(&self) -> Conn {
         Conn {
@@ -260,6 +268,11 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// Whether the connection is open (it was opened and not lost since).
+    pub(crate) fn is_open(&self) -> bool {
+        self.client.as_ref().is_some_and(|c| !c.is_closed())
+    }
+
     /// The connection, (re)connecting when needed, and the redacted URL for messages.
     pub(crate) async fn get(&mut self) -> Result<(&mut Client, &str)> {
         if self.client.as_ref().is_none_or(Client::is_closed) {

@@ -273,6 +273,9 @@ fn ids_of(rows: &[crate::serve::QueueRow]) -> Vec<i64> {
     rows.iter().map(|r| r.id).collect()
 }
 
+/// A row a claimer processed: its lane, its id and the claimer.
+type Processed = (String, i64, &'static str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claimers_never_share_a_row_or_a_lane() {
     let Some(fx) = Fixture::new().await else {
@@ -287,7 +290,7 @@ async fn concurrent_claimers_never_share_a_row_or_a_lane() {
     let total = items.len();
     assert_eq!(fx.enqueue(items).await, total);
     let holders: Arc<Mutex<HashMap<String, &'static str>>> = Arc::default();
-    let processed: Arc<Mutex<Vec<(String, i64, &'static str)>>> = Arc::default();
+    let processed: Arc<Mutex<Vec<Processed>>> = Arc::default();
     let mut claimers = Vec::new();
     for replica in ["A", "B", "C"] {
         let mut client = fx.client().await;
@@ -333,5 +336,50 @@ async fn concurrent_claimers_never_share_a_row_or_a_lane() {
         assert!(*id > previous, "lane {lane} out of order");
     }
     assert_eq!(fx.queue.stats().await.expect("stats").done, total as u64);
+    fx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_leads_the_housekeeping_until_it_is_gone() {
+    let Some(fx) = Fixture::new().await else {
+        return;
+    };
+    let mut first = fx.queue.leadership();
+    let mut second = fx.queue.leadership();
+    assert!(first.holds().await, "the first to ask leads");
+    assert!(!second.holds().await, "while it lives, no one else does");
+    assert!(first.holds().await, "and it keeps leading");
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !second.holds().await {
+        assert!(Instant::now() < deadline, "no one took over the lead");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    fx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_the_server_refuses_fails_only_its_own_request() {
+    let Some(fx) = Fixture::new().await else {
+        return;
+    };
+    // PostgreSQL text cannot hold NUL: the group fails, then each request is tried alone.
+    let requests: Vec<_> = [sync("bad\0delivery", "k"), alert("good", "G")]
+        .into_iter()
+        .map(|item| {
+            let rows = vec![crate::serve::writer::NewRow::new(item).expect("row")];
+            (rows, tokio::sync::oneshot::channel().0)
+        })
+        .collect();
+    let mut conn = fx.queue.conn();
+    let mut answers = super::writer::commit(&mut conn, &requests, "2026-11-22T02:09:06Z").await;
+    let good = answers.pop().expect("answer");
+    let bad = answers.pop().expect("answer");
+    assert_eq!(good.expect("the good request is stored"), 1);
+    let err = bad.expect_err("the refused row fails its request");
+    assert!(err.to_string().contains("storing accepted rows"), "{err}");
+    let rows = fx.queue.rows(None, 0, 10).await.expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].dedup_key, "good");
     fx.finish().await;
 }

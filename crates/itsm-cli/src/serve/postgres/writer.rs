@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use itsm_core::{Clock, Error, Result};
+use itsm_core::{Clock, Error, ErrorKind, Result};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -19,6 +19,8 @@ use crate::serve::writer::{NewRow, copy_error};
 
 /// The most requests inserted in one statement.
 const MAX_GROUP_OPS: usize = 4096;
+/// Requests are added to a statement until their rows hold this many bytes.
+const MAX_GROUP_BYTES: usize = 16 * 1024 * 1024;
 
 /// Inserts the rows given as arrays, in their order; a delivery id stored already is
 /// skipped. Returns the delivery ids that were inserted.
@@ -76,13 +78,16 @@ async fn run(
     let mut stop = false;
     while !stop && let Some(first) = rx.recv().await {
         let mut ops = vec![first];
+        let mut bytes = op_bytes(&ops[0]);
         while ops.len() < MAX_GROUP_OPS
+            && bytes < MAX_GROUP_BYTES
             && let Ok(op) = rx.try_recv()
         {
+            bytes += op_bytes(&op);
             ops.push(op);
         }
         stop = ops.iter().any(|op| matches!(op, Op::Stop));
-        let requests: Vec<(Vec<NewRow>, oneshot::Sender<Result<usize>>)> = ops
+        let requests: Vec<Request> = ops
             .into_iter()
             .filter_map(|op| match op {
                 Op::Enqueue { rows, reply } => Some((rows, reply)),
@@ -92,25 +97,55 @@ async fn run(
         if requests.is_empty() {
             continue;
         }
-        let group = Group::of(&requests);
-        match insert(&mut conn, &group, &format_time(clock.now())).await {
-            Ok(stored) => {
-                let counts = group.new_per_request(&requests, &stored);
-                if counts.iter().any(|n| *n > 0) {
-                    committed.notify_one();
-                }
-                for ((_, reply), n) in requests.into_iter().zip(counts) {
-                    // A caller that stopped waiting no longer needs the answer; its rows
-                    // are stored and will be processed.
-                    let _ = reply.send(Ok(n));
-                }
-            }
-            Err(e) => {
-                for (_, reply) in requests {
-                    let _ = reply.send(Err(copy_error(&e)));
-                }
-            }
+        let now = format_time(clock.now());
+        let answers = commit(&mut conn, &requests, &now).await;
+        if answers.iter().any(|a| a.as_ref().is_ok_and(|n| *n > 0)) {
+            committed.notify_one();
         }
+        for ((_, reply), answer) in requests.into_iter().zip(answers) {
+            // A caller that stopped waiting no longer needs the answer; its rows are
+            // stored and will be processed.
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// One request: its rows and where its answer goes.
+pub(super) type Request = (Vec<NewRow>, oneshot::Sender<Result<usize>>);
+
+/// The size of what an operation stores, to bound a statement.
+fn op_bytes(op: &Op) -> usize {
+    match op {
+        Op::Enqueue { rows, .. } => rows.iter().map(|r| r.body.len() + r.lane.len()).sum(),
+        Op::Stop => 0,
+    }
+}
+
+/// Stores the requests in one statement; each request's answer (how many rows were new).
+/// When the statement fails for a reason other than the server's unavailability (a row
+/// the server refuses), each request is tried alone, so that one bad request does not
+/// fail the others.
+pub(super) async fn commit(conn: &mut Conn, requests: &[Request], now: &str) -> Vec<Result<usize>> {
+    let group = Group::of(requests);
+    match insert(conn, &group, now).await {
+        Ok(stored) => group
+            .new_per_request(requests, &stored)
+            .into_iter()
+            .map(Ok)
+            .collect(),
+        Err(e) if requests.len() > 1 && e.kind() != ErrorKind::Unavailable => {
+            let mut answers = Vec::with_capacity(requests.len());
+            for request in requests {
+                let alone = std::slice::from_ref(request);
+                let group = Group::of(alone);
+                answers.push(match insert(conn, &group, now).await {
+                    Ok(stored) => Ok(group.new_per_request(alone, &stored).iter().sum()),
+                    Err(e) => Err(e),
+                });
+            }
+            answers
+        }
+        Err(e) => requests.iter().map(|_| Err(copy_error(&e))).collect(),
     }
 }
 
@@ -127,7 +162,7 @@ struct Group {
 }
 
 impl Group {
-    fn of(requests: &[(Vec<NewRow>, oneshot::Sender<Result<usize>>)]) -> Group {
+    fn of(requests: &[Request]) -> Group {
         let mut group = Group::default();
         let mut seen = HashSet::new();
         for (rows, _) in requests {
@@ -149,11 +184,7 @@ impl Group {
     }
 
     /// How many rows of each request were stored, given the delivery ids that were.
-    fn new_per_request(
-        &self,
-        requests: &[(Vec<NewRow>, oneshot::Sender<Result<usize>>)],
-        stored: &HashSet<String>,
-    ) -> Vec<usize> {
+    fn new_per_request(&self, requests: &[Request], stored: &HashSet<String>) -> Vec<usize> {
         requests
             .iter()
             .zip(&self.included)
