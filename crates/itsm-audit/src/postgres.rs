@@ -6,10 +6,11 @@
 //! sequence, which would leave gaps on rollback). The schema is created when missing,
 //! under a transaction-scoped advisory lock, so that processes starting at once do not
 //! race. Connections are plain TCP without TLS: use a local server or a TLS-terminating
-//! proxy on the same host.
+//! proxy on the same host. [`connection`] holds what other PostgreSQL stores reuse.
 
-mod connect;
+pub mod connection;
 mod ops;
+mod tables;
 
 use crate::ledger_codec as codec;
 
@@ -21,7 +22,7 @@ use itsm_core::{Capabilities, Clock, IdempotencyKey, ListRequest, Listing, Resul
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::{Client, Config};
 
-pub use connect::redact_url;
+pub use connection::redact_url;
 
 use crate::model::{DeploymentFilter, DeploymentRecord, IncidentLink, NewDeployment};
 use crate::store::{AuditStore, capability};
@@ -89,13 +90,13 @@ impl PostgresAuditStore {
     ) -> Result<Self> {
         let shown = redact_url(url);
         if let Some(schema) = &options.schema {
-            connect::check_schema(schema)?;
+            connection::check_schema(schema)?;
         }
-        let config = connect::parse(url)?;
+        let config = connection::parse(url)?;
         let schema = options.schema;
-        let mut writer = connect::connect(&config, &shown, schema.as_deref()).await?;
-        connect::migrate(&mut writer, &shown, schema.as_deref()).await?;
-        let reader = connect::connect(&config, &shown, schema.as_deref()).await?;
+        let mut writer = connection::connect(&config, &shown, schema.as_deref()).await?;
+        connection::migrate(&mut writer, &shown, schema.as_deref(), &tables::LEDGER).await?;
+        let reader = connection::connect(&config, &shown, schema.as_deref()).await?;
         Ok(PostgresAuditStore {
             inner: Arc::new(Inner {
                 config,
@@ -122,8 +123,9 @@ impl PostgresAuditStore {
         if guard.as_ref().is_none_or(Client::is_closed) {
             *guard = None;
             let inner = &self.inner;
-            *guard =
-                Some(connect::connect(&inner.config, &inner.shown, inner.schema.as_deref()).await?);
+            *guard = Some(
+                connection::connect(&inner.config, &inner.shown, inner.schema.as_deref()).await?,
+            );
         }
         Ok(guard)
     }

@@ -208,7 +208,8 @@ impl Config {
 
     /// Applies `ITSM_BACKEND`, `ITSM_POLICY_MAX_FAILED_DEPLOYMENTS`,
     /// `ITSM_POLICY_LOOKBACK_DAYS`, `ITSM_CHANGE_WINDOW_HOURS`, `ITSM_SERVE_TOKEN`,
-    /// `ITSM_SERVE_LISTEN`, `ITSM_CHAT_WEBHOOK_URL` and `ITSM_AUDIT_URL`.
+    /// `ITSM_SERVE_LISTEN`, `ITSM_SERVE_QUEUE_URL`, `ITSM_CHAT_WEBHOOK_URL` and
+    /// `ITSM_AUDIT_URL`.
     pub(crate) fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<()> {
         if let Some(kind) = var("ITSM_BACKEND") {
             self.backend.kind = kind;
@@ -244,6 +245,10 @@ impl Config {
                     format!("ITSM_SERVE_LISTEN={listen:?} is not an address; set it to e.g. 127.0.0.1:9095"),
                 )
             })?;
+        }
+        if let Some(url) = var("ITSM_SERVE_QUEUE_URL").filter(|u| !u.is_empty()) {
+            self.serve.queue_url = Some(url.into());
+            self.serve.queue = itsm_cli::serve::QueueKind::Postgres;
         }
         if let Some(url) = var("ITSM_CHAT_WEBHOOK_URL").filter(|u| !u.is_empty()) {
             self.incident.chat_webhook_url = Some(url.into());
@@ -479,6 +484,29 @@ mod tests {
         assert!(err.message().contains("ITSM_SERVE_LISTEN"), "{err}");
         let err = Config::parse("[serve]\nlisten_on = \"x\"\n").unwrap_err();
         assert!(err.message().contains("listen_on"), "{err}");
+    }
+
+    #[test]
+    fn the_serve_queue_switch_and_its_url_override() {
+        let config =
+            Config::parse("[serve]\nqueue = \"postgres\"\nqueue_schema = \"q1\"\n").unwrap();
+        assert_eq!(config.serve.queue, itsm_cli::serve::QueueKind::Postgres);
+        assert_eq!(config.serve.queue_schema.as_deref(), Some("q1"));
+        let err = Config::parse("[serve]\nqueue = \"mysql\"\n").unwrap_err();
+        assert!(err.message().contains("mysql"), "{err}");
+        assert!(err.message().contains("postgres"), "{err}");
+        let mut config = Config::parse("").unwrap();
+        assert_eq!(config.serve.queue, itsm_cli::serve::QueueKind::Sqlite);
+        config
+            .apply_env(|n| {
+                (n == "ITSM_SERVE_QUEUE_URL")
+                    .then(|| "postgres://itsm:pw-from-env@127.0.0.1/q".into())
+            })
+            .unwrap();
+        assert_eq!(config.serve.queue, itsm_cli::serve::QueueKind::Postgres);
+        assert!(config.serve.queue_url.is_some());
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("pw-from-env"), "{debug}");
     }
 
     #[test]

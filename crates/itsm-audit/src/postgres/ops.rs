@@ -9,7 +9,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Row};
 
 use super::codec::{self, RawRecord};
-use super::connect::pg_error;
+use super::tables::pg_error;
 use crate::chain::record_hash;
 use crate::model::{DeploymentFilter, DeploymentRecord, IncidentLink, NewDeployment, RecordHash};
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use itsm_cli::incidents::{IncidentConfig, TenantProfiles, WorkflowProcessor};
-use itsm_cli::serve::{Server, shutdown};
+use itsm_cli::serve::{Leadership, Server, shutdown};
 use itsm_core::{Clock, Result, SystemClock};
 use itsm_incident::{SyncEngine, SyncSettings};
 use itsm_local::{ChatRelay, LocalStore};
@@ -52,14 +52,26 @@ pub(crate) async fn run(config: Config, output: Output, args: ServeArgs) -> Resu
         builder = builder.webhook(source);
     }
     let server = builder.bind().await?;
-    let housekeeping = housekeeping(store, &config.incident)?;
+    // With a shared queue, one replica at a time does the housekeeping.
+    let leadership = server.postgres_queue().map(|q| q.leadership());
+    let housekeeping = housekeeping(store, &config.incident, leadership)?;
     let addr = server.local_addr();
-    let queue = server.queue_path().display().to_string();
+    let queue = server.queue_description();
     match output {
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "listening": addr.to_string(), "queue_db": queue })
-        ),
+        Output::Json => {
+            let mut line = serde_json::json!({
+                "listening": addr.to_string(),
+                "queue": config.serve.queue.as_str(),
+            });
+            if let Some(path) = server.queue_path() {
+                line["queue_db"] = path.display().to_string().into();
+            }
+            if let Some(pg) = server.postgres_queue() {
+                line["queue_url"] = pg.url().into();
+                line["queue_schema"] = pg.schema().into();
+            }
+            println!("{line}");
+        }
         Output::Text => println!("listening on {addr} (alert queue {queue})"),
     }
     let _ = std::io::stdout().flush();
@@ -71,10 +83,12 @@ pub(crate) async fn run(config: Config, output: Output, args: ServeArgs) -> Resu
     Ok(exit::OK)
 }
 
-/// Starts the periodic escalation and chat relay, when configured.
+/// Starts the periodic escalation and chat relay, when configured; with `leadership`,
+/// only while this replica leads (so that several replicas relay each notification once).
 fn housekeeping(
     store: LocalStore,
     incident: &IncidentConfig,
+    mut leadership: Option<Leadership>,
 ) -> Result<Option<tokio::task::JoinHandle<()>>> {
     let escalate_after = incident
         .escalate_after_minutes
@@ -90,6 +104,11 @@ fn housekeeping(
         let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
         loop {
             tick.tick().await;
+            if let Some(leadership) = &mut leadership
+                && !leadership.holds().await
+            {
+                continue;
+            }
             if let Some(after) = escalate_after
                 && let Err(e) = store.escalate_unacknowledged(after).await
             {

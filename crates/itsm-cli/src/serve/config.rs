@@ -1,18 +1,24 @@
-//! `[serve]`: where the alert bridge listens, what it accepts, where it queues and how it
-//! retries.
+//! `[serve]`: where the alert bridge listens, what it accepts, where it queues (a SQLite
+//! file, or PostgreSQL shared by several replicas) and how it retries.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use itsm_audit::postgres::redact_url;
+use itsm_core::{Error, ErrorKind, Result};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 
 /// The default listening address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9095";
 /// The default largest accepted body (1 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long a replica holds a row it claimed from the PostgreSQL queue, by default.
+pub const DEFAULT_QUEUE_LEASE_MS: u64 = 30_000;
+/// How often a replica looks for rows in the PostgreSQL queue, by default.
+pub const DEFAULT_QUEUE_POLL_MS: u64 = 250;
 
 /// The alert bridge's settings (`[serve]` in `itsm.toml`).
 ///
@@ -23,13 +29,19 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// queue_db = "/var/lib/itsm/alert-queue.db"
 /// synchronous = "full"
 /// concurrency = 8
+/// queue = "sqlite"            # or "postgres", shared by several replicas
+/// # queue_url = "postgres://itsm@127.0.0.1:5432/itsm"   # better: ITSM_SERVE_QUEUE_URL
+/// # queue_schema = "itsm_serve"
+/// # queue_lease_ms = 30000
+/// # queue_poll_ms = 250
 /// [serve.retry]
 /// initial_backoff_ms = 1000
 /// max_backoff_ms = 300000
 /// max_attempts = 20
 /// ```
 ///
-/// The shared token is best given through `ITSM_SERVE_TOKEN`, not the file.
+/// The shared token is best given through `ITSM_SERVE_TOKEN`, and a queue URL holding a
+/// password through `ITSM_SERVE_QUEUE_URL`, not the file; neither is ever printed.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
@@ -55,6 +67,56 @@ pub struct ServeConfig {
     /// How failed processing is retried.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// Where the queue lives: a SQLite file (the default; one process) or PostgreSQL
+    /// (several replicas share it).
+    #[serde(default)]
+    pub queue: QueueKind,
+    /// The PostgreSQL connection URL when `queue = "postgres"`
+    /// (`postgres://user@host:5432/database`); it may hold a password, so it is never
+    /// printed (messages show it redacted).
+    #[serde(default, deserialize_with = "secret")]
+    pub queue_url: Option<SecretString>,
+    /// The PostgreSQL schema holding the queue's tables, created when missing (lower-case
+    /// letters, digits and `_`); default: the connection's search path (usually `public`).
+    #[serde(default)]
+    pub queue_schema: Option<String>,
+    /// How long a replica holds a row it claimed from the PostgreSQL queue before another
+    /// replica may take it, in milliseconds (default [`DEFAULT_QUEUE_LEASE_MS`]); renewed
+    /// while the row is processed, so it bounds how long the rows of a killed replica wait.
+    #[serde(default = "default_queue_lease_ms")]
+    pub queue_lease_ms: u64,
+    /// How often a replica looks in the PostgreSQL queue for rows other replicas accepted,
+    /// rows whose retry is due and leases that expired, in milliseconds (default
+    /// [`DEFAULT_QUEUE_POLL_MS`]).
+    #[serde(default = "default_queue_poll_ms")]
+    pub queue_poll_ms: u64,
+}
+
+/// Where `itsm serve` keeps its queue (`[serve] queue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueKind {
+    /// A SQLite file (`queue_db`) owned by one process. The default.
+    #[default]
+    Sqlite,
+    /// PostgreSQL (`queue_url`), shared by several replicas of `itsm serve`.
+    Postgres,
+}
+
+impl QueueKind {
+    /// `sqlite` or `postgres`, as configured.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueKind::Sqlite => "sqlite",
+            QueueKind::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for QueueKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Default for ServeConfig {
@@ -67,7 +129,32 @@ impl Default for ServeConfig {
             synchronous: Synchronous::Full,
             concurrency: default_concurrency(),
             retry: RetryConfig::default(),
+            queue: QueueKind::Sqlite,
+            queue_url: None,
+            queue_schema: None,
+            queue_lease_ms: DEFAULT_QUEUE_LEASE_MS,
+            queue_poll_ms: DEFAULT_QUEUE_POLL_MS,
         }
+    }
+}
+
+impl ServeConfig {
+    /// The PostgreSQL queue's URL with any password redacted, for messages.
+    pub fn queue_url_redacted(&self) -> Option<String> {
+        self.queue_url
+            .as_ref()
+            .map(|url| redact_url(url.expose_secret()))
+    }
+
+    /// The PostgreSQL queue's URL; a configuration error when `queue = "postgres"` has none.
+    pub(crate) fn require_queue_url(&self) -> Result<&SecretString> {
+        self.queue_url.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "[serve] queue = \"postgres\" needs the database: set ITSM_SERVE_QUEUE_URL \
+                 (or [serve] queue_url) to e.g. postgres://itsm@127.0.0.1:5432/itsm",
+            )
+        })
     }
 }
 
@@ -81,6 +168,11 @@ impl fmt::Debug for ServeConfig {
             .field("synchronous", &self.synchronous)
             .field("concurrency", &self.concurrency)
             .field("retry", &self.retry)
+            .field("queue", &self.queue)
+            .field("queue_url", &self.queue_url_redacted())
+            .field("queue_schema", &self.queue_schema)
+            .field("queue_lease_ms", &self.queue_lease_ms)
+            .field("queue_poll_ms", &self.queue_poll_ms)
             .finish()
     }
 }
@@ -171,6 +263,12 @@ fn default_max_backoff_ms() -> u64 {
 fn default_max_attempts() -> u32 {
     20
 }
+fn default_queue_lease_ms() -> u64 {
+    DEFAULT_QUEUE_LEASE_MS
+}
+fn default_queue_poll_ms() -> u64 {
+    DEFAULT_QUEUE_POLL_MS
+}
 
 fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
     let text: Option<String> = Option::deserialize(d)?;
@@ -216,5 +314,44 @@ mod tests {
         assert!(debug.contains("REDACTED"), "{debug}");
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn the_queue_url_password_is_never_shown() {
+        let config: ServeConfig = toml::from_str(
+            "queue = \"postgres\"\nqueue_url = \"postgres://itsm:hunter2-pw@127.0.0.1:5432/q\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.queue, QueueKind::Postgres);
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2-pw"), "{debug}");
+        assert!(
+            debug.contains("postgres://itsm:REDACTED@127.0.0.1:5432/q"),
+            "{debug}"
+        );
+        let shown = config.queue_url_redacted().unwrap();
+        assert!(!shown.contains("hunter2-pw"), "{shown}");
+        assert_eq!(config.queue_lease_ms, DEFAULT_QUEUE_LEASE_MS);
+        assert_eq!(config.queue_poll_ms, DEFAULT_QUEUE_POLL_MS);
+    }
+
+    #[test]
+    fn an_unknown_queue_kind_is_refused_naming_the_choices() {
+        let err = toml::from_str::<ServeConfig>("queue = \"redis\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("redis"), "{text}");
+        assert!(
+            text.contains("sqlite") && text.contains("postgres"),
+            "{text}"
+        );
+        let config: ServeConfig = toml::from_str("").unwrap();
+        assert_eq!(config.queue, QueueKind::Sqlite);
+        let err = ServeConfig {
+            queue: QueueKind::Postgres,
+            ..ServeConfig::default()
+        }
+        .require_queue_url()
+        .unwrap_err();
+        assert!(err.to_string().contains("ITSM_SERVE_QUEUE_URL"), "{err}");
     }
 }

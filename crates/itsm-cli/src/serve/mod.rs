@@ -1,7 +1,8 @@
 //! `itsm serve`: the alert bridge. It receives alerts over HTTP (Alertmanager's webhook on
 //! `POST /v1/alerts/alertmanager`, the generic JSON alert on `POST /v1/alerts`; see
-//! `docs/alerts.md`), answers 202 once they are durably queued in SQLite, and then hands
-//! them to an [`AlertProcessor`] in the background. Vendor webhooks (one
+//! `docs/alerts.md`), answers 202 once they are durably queued (in SQLite, or in
+//! PostgreSQL shared by several replicas: [`QueueKind`], [`PostgresQueue`]), and then
+//! hands them to an [`AlertProcessor`] in the background. Vendor webhooks (one
 //! [`WebhookSource`] each, on `POST /v1/webhooks/<name>`) are verified, parsed, queued the
 //! same way and applied by a [`SyncEngine`].
 //!
@@ -21,9 +22,12 @@
 //! # }
 //! ```
 
+mod attempt;
 mod auth;
 mod config;
+mod intake;
 mod metrics;
+mod postgres;
 mod processor;
 pub mod queue;
 mod routes;
@@ -37,21 +41,30 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use itsm_core::{Clock, Error, ErrorKind, Result, SystemClock};
 use itsm_incident::SyncEngine;
 use itsm_incident::inbound::ParseOptions;
 use itsm_incident::inbound::webhook::WebhookSource;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
-pub use config::{DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, RetryConfig, ServeConfig, Synchronous};
+pub use config::{
+    DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_LEASE_MS, DEFAULT_QUEUE_POLL_MS,
+    QueueKind, RetryConfig, ServeConfig, Synchronous,
+};
+pub use postgres::{Leadership, PostgresQueue};
 pub use processor::AlertProcessor;
 #[cfg(feature = "mock")]
 pub use processor::MockAlertProcessor;
 pub use queue::{QueueItem, QueueRow, QueueStats, RowState};
 
+use attempt::Processing;
+use intake::Intake;
 use metrics::Metrics;
+use postgres::{PgWorker, PgWriter};
 use worker::Worker;
 use writer::{Queued, Writer};
 
@@ -133,21 +146,10 @@ impl ServerBuilder {
                 ));
             }
         }
-        let path = self.config.queue_db.clone().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                "the alert queue has no file; set [serve] queue_db",
-            )
-        })?;
-        let sync = self.config.synchronous.pragma();
-        let open_path = path.clone();
-        let (conn, pending) = tokio::task::spawn_blocking(move || {
-            let conn = queue::open_writer(&open_path, sync)?;
-            let stats = queue::read_stats(&conn, &open_path)?;
-            Ok::<_, Error>((conn, stats.pending))
-        })
-        .await
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("queue opening failed: {e}")))??;
+        let opening = match self.config.queue {
+            QueueKind::Sqlite => open_sqlite(&self.config).await?,
+            QueueKind::Postgres => open_postgres(&self.config).await?,
+        };
         let listener = TcpListener::bind(self.config.listen).await.map_err(|e| {
             Error::new(
                 ErrorKind::Config,
@@ -162,32 +164,123 @@ impl ServerBuilder {
             Error::new(ErrorKind::Internal, format!("no local address: {e}")).with_source(e)
         })?;
         let metrics = Arc::new(Metrics::default());
-        metrics.queue_depth.store(
-            i64::try_from(pending).unwrap_or(i64::MAX),
-            Ordering::Relaxed,
-        );
-        let (committed_tx, committed_rx) = match self.processor {
-            Some(_) => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                (Some(tx), Some(rx))
+        let queue = match opening {
+            Opening::Sqlite {
+                path,
+                conn,
+                pending,
+            } => {
+                metrics.queue_depth.store(depth(pending), Ordering::Relaxed);
+                let (committed_tx, committed_rx) = match self.processor {
+                    Some(_) => {
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        (Some(tx), Some(rx))
+                    }
+                    None => (None, None),
+                };
+                let writer = Writer::spawn(conn, path.clone(), self.clock.clone(), committed_tx)?;
+                Queue::Sqlite {
+                    path,
+                    writer,
+                    committed: committed_rx,
+                }
             }
-            None => (None, None),
+            Opening::Postgres { queue, pending } => {
+                metrics.queue_depth.store(depth(pending), Ordering::Relaxed);
+                let committed = Arc::new(Notify::new());
+                let writer = PgWriter::spawn(queue.conn(), self.clock.clone(), committed.clone());
+                Queue::Postgres {
+                    lease: Duration::from_millis(self.config.queue_lease_ms),
+                    poll: Duration::from_millis(self.config.queue_poll_ms),
+                    replica: postgres::claim::replica_id(),
+                    queue,
+                    writer,
+                    committed,
+                }
+            }
         };
-        let writer = Writer::spawn(conn, path.clone(), self.clock.clone(), committed_tx)?;
         Ok(BoundServer {
             listener,
             local_addr,
-            path,
             config: self.config,
-            processor: self.processor.zip(committed_rx),
+            processor: self.processor,
             clock: self.clock,
             parse: Arc::new(self.parse),
             webhooks: Arc::new(webhooks),
             sync: self.sync,
             metrics,
-            writer,
+            queue,
         })
     }
+}
+
+/// A queue opened, before the writer starts.
+enum Opening {
+    Sqlite {
+        path: PathBuf,
+        conn: rusqlite::Connection,
+        pending: u64,
+    },
+    Postgres {
+        queue: PostgresQueue,
+        pending: u64,
+    },
+}
+
+async fn open_sqlite(config: &ServeConfig) -> Result<Opening> {
+    let path = config.queue_db.clone().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Config,
+            "the alert queue has no file; set [serve] queue_db",
+        )
+    })?;
+    let sync = config.synchronous.pragma();
+    tokio::task::spawn_blocking(move || {
+        let conn = queue::open_writer(&path, sync)?;
+        let stats = queue::read_stats(&conn, &path)?;
+        Ok::<_, Error>(Opening::Sqlite {
+            path,
+            conn,
+            pending: stats.pending,
+        })
+    })
+    .await
+    .map_err(|e| Error::new(ErrorKind::Internal, format!("queue opening failed: {e}")))?
+}
+
+async fn open_postgres(config: &ServeConfig) -> Result<Opening> {
+    postgres::claim::check_timing(
+        Duration::from_millis(config.queue_lease_ms),
+        Duration::from_millis(config.queue_poll_ms),
+    )?;
+    let url = config.require_queue_url()?;
+    let queue = PostgresQueue::connect(url.expose_secret(), config.queue_schema.as_deref()).await?;
+    let pending = queue.stats().await?.pending;
+    Ok(Opening::Postgres { queue, pending })
+}
+
+fn depth(pending: u64) -> i64 {
+    i64::try_from(pending).unwrap_or(i64::MAX)
+}
+
+/// The open queue and its writer.
+#[derive(Debug)]
+enum Queue {
+    Sqlite {
+        path: PathBuf,
+        writer: Writer,
+        /// Where the worker receives rows after their commit (when a processor runs).
+        committed: Option<Committed>,
+    },
+    Postgres {
+        queue: PostgresQueue,
+        writer: PgWriter,
+        /// Woken by the writer after a commit that stored rows.
+        committed: Arc<Notify>,
+        replica: String,
+        lease: Duration,
+        poll: Duration,
+    },
 }
 
 /// Where the worker receives rows after their commit.
@@ -198,15 +291,14 @@ type Committed = mpsc::UnboundedReceiver<Vec<Queued>>;
 pub struct BoundServer {
     listener: TcpListener,
     local_addr: SocketAddr,
-    path: PathBuf,
     config: ServeConfig,
-    processor: Option<(Arc<dyn AlertProcessor>, Committed)>,
+    processor: Option<Arc<dyn AlertProcessor>>,
     clock: Arc<dyn Clock>,
     parse: Arc<ParseOptions>,
     webhooks: Arc<HashMap<String, Arc<dyn WebhookSource>>>,
     sync: Option<Arc<SyncEngine>>,
     metrics: Arc<Metrics>,
-    writer: Writer,
+    queue: Queue,
 }
 
 impl BoundServer {
@@ -215,9 +307,32 @@ impl BoundServer {
         self.local_addr
     }
 
-    /// The queue's database file.
-    pub fn queue_path(&self) -> &Path {
-        &self.path
+    /// The SQLite queue's database file (`None` for the PostgreSQL queue).
+    pub fn queue_path(&self) -> Option<&Path> {
+        match &self.queue {
+            Queue::Sqlite { path, .. } => Some(path),
+            Queue::Postgres { .. } => None,
+        }
+    }
+
+    /// The PostgreSQL queue (`None` for the SQLite queue).
+    pub fn postgres_queue(&self) -> Option<&PostgresQueue> {
+        match &self.queue {
+            Queue::Postgres { queue, .. } => Some(queue),
+            Queue::Sqlite { .. } => None,
+        }
+    }
+
+    /// Where the queue is, for people: the file, or the PostgreSQL URL (password
+    /// redacted) and schema.
+    pub fn queue_description(&self) -> String {
+        match &self.queue {
+            Queue::Sqlite { path, .. } => path.display().to_string(),
+            Queue::Postgres { queue, .. } => match queue.schema() {
+                Some(schema) => format!("{} schema {schema}", queue.url()),
+                None => queue.url().to_owned(),
+            },
+        }
     }
 
     /// Serves until `shutdown` completes; then stops accepting, finishes the requests in
@@ -226,7 +341,6 @@ impl BoundServer {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let BoundServer {
             listener,
-            path,
             config,
             processor,
             clock,
@@ -234,25 +348,67 @@ impl BoundServer {
             webhooks,
             sync,
             metrics,
-            writer,
+            queue,
             ..
         } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let worker = processor.map(|(processor, incoming)| {
-            let worker = Worker {
-                processor,
-                sync,
-                writer: writer.tx.clone(),
-                metrics: metrics.clone(),
-                clock: clock.clone(),
-                retry: config.retry,
-                concurrency: config.concurrency,
-                path,
-            };
-            tokio::spawn(worker.run(incoming, stop_rx))
+        let processing = processor.map(|processor| Processing {
+            processor,
+            sync,
+            metrics: metrics.clone(),
+            retry: config.retry,
         });
+        let (intake, worker, writer) = match queue {
+            Queue::Sqlite {
+                path,
+                writer,
+                committed,
+            } => {
+                let worker = processing.zip(committed).map(|(processing, incoming)| {
+                    let worker = Worker {
+                        processing,
+                        writer: writer.tx.clone(),
+                        clock: clock.clone(),
+                        concurrency: config.concurrency,
+                        path,
+                    };
+                    tokio::spawn(worker.run(incoming, stop_rx))
+                });
+                (
+                    Intake::Sqlite(writer.tx.clone()),
+                    worker,
+                    QueueWriter::Sqlite(writer),
+                )
+            }
+            Queue::Postgres {
+                queue,
+                writer,
+                committed,
+                replica,
+                lease,
+                poll,
+            } => {
+                let worker = processing.map(|processing| {
+                    let worker = PgWorker {
+                        processing,
+                        conn: queue.conn(),
+                        replica,
+                        lease,
+                        poll,
+                        concurrency: config.concurrency,
+                        committed,
+                    };
+                    tokio::spawn(worker.run(stop_rx))
+                });
+                (
+                    Intake::Postgres(writer.tx.clone()),
+                    worker,
+                    QueueWriter::Postgres(writer),
+                )
+            }
+        };
         let state = routes::AppState {
-            writer: writer.tx.clone(),
+            intake,
             metrics,
             token: auth::TokenCheck::new(config.token.as_ref()),
             max_body_bytes: config.max_body_bytes,
@@ -267,9 +423,18 @@ impl BoundServer {
         if let Some(worker) = worker {
             let _ = worker.await;
         }
-        writer.stop().await;
+        match writer {
+            QueueWriter::Sqlite(writer) => writer.stop().await,
+            QueueWriter::Postgres(writer) => writer.stop().await,
+        }
         served.map_err(|e| {
             Error::new(ErrorKind::Internal, format!("the server failed: {e}")).with_source(e)
         })
     }
+}
+
+/// The writer of either queue, stopped last.
+enum QueueWriter {
+    Sqlite(Writer),
+    Postgres(PgWriter),
 }

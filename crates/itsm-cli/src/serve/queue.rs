@@ -5,7 +5,8 @@
 //!
 //! Rows are written only by the group-commit writer thread; this module holds
 //! the schema and the reads: the pending rows the worker resumes after a restart, and the
-//! listing behind dead letters.
+//! listing behind dead letters. The items, rows and states are the same for the queue in
+//! PostgreSQL ([`PostgresQueue`](super::PostgresQueue)), which has its own reads.
 
 use std::fmt;
 use std::path::Path;
@@ -108,6 +109,23 @@ impl QueueItem {
         self.sync_event().map(|e| e.delivery_id.as_str())
     }
 
+    /// The item stored as `body` in row `id` of `kind` (`alert` or `sync`).
+    pub(crate) fn from_json(id: i64, kind: &str, body: &str) -> Result<QueueItem> {
+        let bad = |e: serde_json::Error| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("alert queue row {id} does not hold a {kind}: {e}"),
+            )
+            .with_retryable(false)
+        };
+        match kind {
+            "sync" => serde_json::from_str(body).map(QueueItem::Sync).map_err(bad),
+            _ => serde_json::from_str(body)
+                .map(QueueItem::Alert)
+                .map_err(bad),
+        }
+    }
+
     /// Its JSON, as stored.
     pub(crate) fn to_json(&self) -> Result<String> {
         match self {
@@ -144,7 +162,7 @@ impl RowState {
         }
     }
 
-    fn parse(text: &str) -> Result<RowState> {
+    pub(crate) fn parse(text: &str) -> Result<RowState> {
         match text {
             "pending" => Ok(RowState::Pending),
             "done" => Ok(RowState::Done),
@@ -298,37 +316,52 @@ pub(crate) fn read_rows(
 
 /// One row; the outer error is SQLite's, the inner one a row that does not decode.
 fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<QueueRow>> {
-    let id: i64 = row.get(0)?;
-    let dedup_key: String = row.get(1)?;
-    let body: String = row.get(2)?;
-    let state: String = row.get(3)?;
-    let attempts: i64 = row.get(4)?;
-    let received_at: String = row.get(5)?;
-    let next_attempt_at: Option<String> = row.get(6)?;
-    let last_error: Option<String> = row.get(7)?;
-    let kind: String = row.get(8)?;
-    Ok((|| {
-        let bad = |e: serde_json::Error| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("alert queue row {id} does not hold a {kind}: {e}"),
-            )
-        };
-        let item = match kind.as_str() {
-            "sync" => QueueItem::Sync(serde_json::from_str(&body).map_err(bad)?),
-            _ => QueueItem::Alert(serde_json::from_str(&body).map_err(bad)?),
-        };
+    let raw = RawRow {
+        id: row.get(0)?,
+        dedup_key: row.get(1)?,
+        body: row.get(2)?,
+        state: row.get(3)?,
+        attempts: row.get(4)?,
+        received_at: row.get(5)?,
+        next_attempt_at: row.get(6)?,
+        last_error: row.get(7)?,
+        kind: row.get(8)?,
+    };
+    Ok(raw.decode())
+}
+
+/// A row's columns as stored (times as RFC 3339 text), by either queue store.
+#[derive(Debug)]
+pub(crate) struct RawRow {
+    pub(crate) id: i64,
+    pub(crate) dedup_key: String,
+    pub(crate) body: String,
+    pub(crate) state: String,
+    pub(crate) attempts: i64,
+    pub(crate) received_at: String,
+    pub(crate) next_attempt_at: Option<String>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) kind: String,
+}
+
+impl RawRow {
+    /// The row, or an error naming it when it does not decode.
+    pub(crate) fn decode(self) -> Result<QueueRow> {
+        let id = self.id;
         Ok(QueueRow {
             id,
-            dedup_key,
-            item,
-            state: RowState::parse(&state)?,
-            attempts: u32::try_from(attempts).unwrap_or(0),
-            received_at: parse_time(id, &received_at)?,
-            next_attempt_at: next_attempt_at.map(|t| parse_time(id, &t)).transpose()?,
-            last_error,
+            item: QueueItem::from_json(id, &self.kind, &self.body)?,
+            dedup_key: self.dedup_key,
+            state: RowState::parse(&self.state)?,
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
+            received_at: parse_time(id, &self.received_at)?,
+            next_attempt_at: self
+                .next_attempt_at
+                .map(|t| parse_time(id, &t))
+                .transpose()?,
+            last_error: self.last_error,
         })
-    })())
+    }
 }
 
 fn parse_time(id: i64, text: &str) -> Result<OffsetDateTime> {

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use axum::Router;
@@ -20,20 +19,19 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTI
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use itsm_core::{Clock, Error, ErrorKind};
+use itsm_core::{Clock, Error};
 use itsm_incident::inbound::webhook::{WebhookHeaders, WebhookRejection, WebhookSource};
 use itsm_incident::inbound::{ParseOptions, alertmanager, generic};
-use tokio::sync::oneshot;
 
 use super::auth::TokenCheck;
+use super::intake::Intake;
 use super::metrics::Metrics;
 use super::queue::QueueItem;
-use super::writer::{NewRow, Op};
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
-    pub(crate) writer: Sender<Op>,
+    pub(crate) intake: Intake,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) token: TokenCheck,
     pub(crate) max_body_bytes: usize,
@@ -118,7 +116,7 @@ async fn accept(state: &AppState, format: Format, headers: &HeaderMap, body: Bod
         return queued(0);
     }
     let items = alerts.into_iter().map(QueueItem::Alert).collect();
-    match enqueue(&state.writer, items).await {
+    match state.intake.enqueue(items).await {
         Ok(n) => {
             m.received.fetch_add(n as u64, Ordering::Relaxed);
             m.queue_depth.fetch_add(n as i64, Ordering::Relaxed);
@@ -175,7 +173,7 @@ async fn webhook(
         return queued(0);
     }
     let items = delivery.events.into_iter().map(QueueItem::Sync).collect();
-    match enqueue(&state.writer, items).await {
+    match state.intake.enqueue(items).await {
         Ok(0) => {
             m.delivery("duplicate");
             queued(0)
@@ -213,26 +211,6 @@ fn unavailable(m: &Metrics, what: &str, e: &Error) -> Response {
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from_static("1"));
     response
-}
-
-/// Hands the items to the writer and waits for the commit; the number newly stored.
-async fn enqueue(writer: &Sender<Op>, items: Vec<QueueItem>) -> itsm_core::Result<usize> {
-    let rows = items
-        .into_iter()
-        .map(NewRow::new)
-        .collect::<itsm_core::Result<Vec<_>>>()?;
-    let (reply, answer) = oneshot::channel();
-    writer
-        .send(Op::Enqueue { rows, reply })
-        .map_err(|_| stopped())?;
-    answer.await.map_err(|_| stopped())?
-}
-
-fn stopped() -> Error {
-    Error::new(
-        ErrorKind::Unavailable,
-        "the alert queue's writer has stopped",
-    )
 }
 
 /// The body, or the 413 answer when it is larger than `limit`.

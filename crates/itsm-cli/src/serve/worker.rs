@@ -1,6 +1,8 @@
-//! The worker: hands pending rows to the [`AlertProcessor`] (alerts) or the
-//! [`SyncEngine`] (webhook sync events), one lane (an alert's dedup key, a sync event's
-//! key) at a time in arrival order, several keys at once (bounded), retrying retryable failures with backoff.
+//! The worker over the SQLite queue: hands pending rows to the
+//! [`AlertProcessor`](super::AlertProcessor) (alerts) or the sync engine (webhook sync
+//! events; see [`attempt`](super::attempt)), one lane (an alert's dedup key, a sync event's
+//! key) at a time in arrival order, several keys at once (bounded), retrying retryable
+//! failures with backoff.
 //!
 //! Rows reach it from the writer right after their commit, and from the queue file (at
 //! start, and whenever more rows are pending than it keeps in memory). Each key has a lane
@@ -11,20 +13,16 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use itsm_core::{Clock, Error, ErrorKind, Result};
-use itsm_incident::{SyncEngine, SyncOutcome};
+use itsm_core::Clock;
 use tokio::sync::{mpsc, watch};
 use tokio::task::{Id, JoinSet};
 use tokio::time::Instant;
 
-use super::config::RetryConfig;
-use super::metrics::Metrics;
-use super::processor::AlertProcessor;
-use super::queue::{self, QueueItem, RowState};
+use super::attempt::{Attempt, Processing, Verdict};
+use super::queue::{self, RowState};
 use super::writer::{Op, Queued};
 
 /// Rows the worker keeps in memory at most; beyond that they wait in the file.
@@ -33,13 +31,9 @@ const MEMORY_ROWS: usize = 20_000;
 /// What the worker needs.
 #[derive(Debug)]
 pub(crate) struct Worker {
-    pub(crate) processor: Arc<dyn AlertProcessor>,
-    /// Applies webhook sync events; without one they fail as dead letters.
-    pub(crate) sync: Option<Arc<SyncEngine>>,
+    pub(crate) processing: Processing,
     pub(crate) writer: Sender<Op>,
-    pub(crate) metrics: Arc<Metrics>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) retry: RetryConfig,
     pub(crate) concurrency: usize,
     pub(crate) path: PathBuf,
 }
@@ -50,9 +44,6 @@ struct Lane {
     /// Its head is being processed or waits for a retry.
     busy: bool,
 }
-
-/// The outcome of one attempt.
-type Attempt = (Result<()>, Duration);
 
 struct State {
     lanes: HashMap<String, Lane>,
@@ -166,19 +157,8 @@ impl Worker {
                 continue;
             };
             lane.busy = true;
-            let processor = self.processor.clone();
-            let sync = self.sync.clone();
-            let metrics = self.metrics.clone();
-            let item = head.item.clone();
-            let handle = st.in_flight.spawn(async move {
-                let started = std::time::Instant::now();
-                let result = match item.as_ref() {
-                    QueueItem::Alert(alert) => processor.process(alert).await,
-                    QueueItem::Sync(event) => apply_sync(sync.as_deref(), &metrics, event).await,
-                };
-                (result, started.elapsed())
-            });
-            st.keys_in_flight.insert(handle.id(), (key, head));
+            let id = self.processing.spawn(&mut st.in_flight, head.item.clone());
+            st.keys_in_flight.insert(id, (key, head));
         }
     }
 
@@ -188,85 +168,42 @@ impl Worker {
         st: &mut State,
         done: std::result::Result<(Id, Attempt), tokio::task::JoinError>,
     ) {
-        let (id, result, took) = match done {
-            Ok((id, (result, took))) => (id, result, took),
-            Err(e) => (
-                e.id(),
-                Err(itsm_core::Error::new(
-                    itsm_core::ErrorKind::Internal,
-                    "the alert processor panicked",
-                )
-                .with_retryable(false)),
-                Duration::ZERO,
-            ),
-        };
+        let (id, result) = self.processing.joined(done);
         let Some((key, row)) = st.keys_in_flight.remove(&id) else {
             return;
         };
-        self.metrics.processing_latency.observe(took);
-        let m = &self.metrics;
-        match result {
-            Ok(()) => {
+        match self.processing.judge(row.attempts, result) {
+            Verdict::Done => {
                 let _ = self.writer.send(Op::Done { id: row.id });
-                m.processed.fetch_add(1, Ordering::Relaxed);
-                m.queue_depth.fetch_sub(1, Ordering::Relaxed);
                 advance(st, &key);
             }
-            Err(e) if e.is_retryable() && row.attempts + 1 < self.retry.max_attempts => {
-                let attempts = row.attempts + 1;
-                let delay = self.retry.delay(attempts, e.retry_after());
+            Verdict::Retry {
+                attempts,
+                delay,
+                error,
+            } => {
                 let next_at = self.clock.now() + delay;
                 let _ = self.writer.send(Op::Retry {
                     id: row.id,
                     attempts,
                     next_at,
-                    error: e.to_string(),
+                    error,
                 });
-                m.retried.fetch_add(1, Ordering::Relaxed);
                 if let Some(head) = st.lanes.get_mut(&key).and_then(|l| l.rows.front_mut()) {
                     head.attempts = attempts;
                 }
                 wait(st, key, Instant::now() + delay);
             }
-            Err(e) => {
+            Verdict::Fail { attempts, error } => {
                 let _ = self.writer.send(Op::Fail {
                     id: row.id,
-                    attempts: row.attempts + 1,
-                    error: e.to_string(),
+                    attempts,
+                    error,
                 });
-                m.failed.fetch_add(1, Ordering::Relaxed);
-                m.queue_depth.fetch_sub(1, Ordering::Relaxed);
                 advance(st, &key);
             }
         }
     }
-}
-
-/// Applies one sync event; what the engine decided (applied, duplicate, stale, echo...)
-/// is counted in the metrics, and only an error fails the row.
-async fn apply_sync(
-    sync: Option<&SyncEngine>,
-    metrics: &Metrics,
-    event: &itsm_incident::SyncEvent,
-) -> Result<()> {
-    let Some(engine) = sync else {
-        return Err(Error::new(
-            ErrorKind::Config,
-            "a webhook sync event is queued but this server has no sync engine; configure \
-             the paging platform and the ticketing system",
-        )
-        .with_retryable(false));
-    };
-    let outcome = engine.apply(event).await?;
-    metrics.sync_outcome(match outcome {
-        SyncOutcome::Applied => "applied",
-        SyncOutcome::Duplicate => "duplicate",
-        SyncOutcome::Stale => "stale",
-        SyncOutcome::Echo => "echo",
-        SyncOutcome::Unsupported(_) => "unsupported",
-        SyncOutcome::NoCounterpart => "no_counterpart",
-    });
-    Ok(())
 }
 
 /// Takes rows handed over by the writer (unless they wait in the file already).

@@ -276,7 +276,7 @@ fn commit_group(
 }
 
 /// A copy of `e` (kind, message, context, retryability; not its source).
-fn copy_error(e: &Error) -> Error {
+pub(crate) fn copy_error(e: &Error) -> Error {
     e.context()
         .iter()
         .fold(Error::new(e.kind(), e.message()), |err, (k, v)| {

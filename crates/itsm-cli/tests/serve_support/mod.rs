@@ -230,6 +230,12 @@ pub(crate) fn metric(text: &str, name: &str) -> f64 {
 
 /// Starts `itsm serve` on a free port; returns the child and its address.
 pub(crate) fn spawn_serve(dir: &Path) -> (Child, String) {
+    spawn_serve_with(dir, &[])
+}
+
+/// Starts `itsm serve` in `dir` (its `itsm.toml`, its `itsm.db`) on a free port with the
+/// `ITSM_*` variables `env` (and no others); returns the child and its address.
+pub(crate) fn spawn_serve_with(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_itsm"));
     for (k, _) in std::env::vars() {
         if ["ITSM_", "PAGERDUTY_", "SERVICENOW_", "JIRA_"]
@@ -243,6 +249,7 @@ pub(crate) fn spawn_serve(dir: &Path) -> (Child, String) {
         .current_dir(dir)
         .env("HOME", dir)
         .env("ITSM_DB", dir.join("itsm.db"))
+        .envs(env.iter().copied())
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -1,53 +1,23 @@
-//! Connecting to PostgreSQL: URL redaction, the ledger's schema, and error mapping.
+//! What every PostgreSQL store of itsm-rs (the ledger here, the shared alert queue of
+//! `itsm serve`) shares: parsing and redacting connection strings, opening a connection
+//! with a schema on its search path, creating or upgrading tables under an advisory lock,
+//! and mapping failures to [`Error`]s the same way wherever they are met (the URL is
+//! named with its password redacted; a lock or serialisation failure is a retryable
+//! [`ErrorKind::Conflict`], a lost connection [`ErrorKind::Unavailable`]).
+//!
+//! Connections are plain TCP without TLS: use a local server or a TLS-terminating proxy on
+//! the same host.
 
 use itsm_core::{Error, ErrorKind, Result};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
-
-/// The advisory lock (transaction scoped) held while the schema is created or upgraded,
-/// so that processes starting at once do not race (`itsmaudt` in ASCII).
-const SCHEMA_LOCK: i64 = 0x6974_736d_6175_6474;
-
-/// The ledger's migrations; `audit_schema.version` is how many were applied.
-const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE audit_deployment (
-    seq BIGINT PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    service TEXT NOT NULL,
-    environment TEXT NOT NULL,
-    production BOOLEAN NOT NULL,
-    finished_at TEXT COLLATE "C" NOT NULL,
-    recorded_at TEXT COLLATE "C" NOT NULL,
-    body TEXT NOT NULL,
-    prev_hash BYTEA NOT NULL,
-    hash BYTEA NOT NULL
-);
-CREATE INDEX audit_deployment_service ON audit_deployment (service, seq);
-CREATE INDEX audit_deployment_environment ON audit_deployment (environment, seq);
-CREATE TABLE audit_head (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq BIGINT NOT NULL,
-    hash BYTEA NOT NULL
-);
-INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, decode(repeat('00', 32), 'hex'));
-CREATE TABLE audit_incident_link (
-    system TEXT NOT NULL,
-    id TEXT NOT NULL,
-    url TEXT,
-    deployment_key TEXT NOT NULL,
-    opened_at TEXT COLLATE "C" NOT NULL,
-    resolved_at TEXT COLLATE "C",
-    PRIMARY KEY (system, id)
-);
-CREATE INDEX audit_incident_link_deployment ON audit_incident_link (deployment_key);
-"#];
 
 /// `url` with any password replaced by `REDACTED`, for messages and `Debug`; works for
 /// URLs (`postgres://user:secret@host/db`, `?password=secret`) and key-value strings
 /// (`host=db password=secret`).
 ///
 /// ```
-/// use itsm_audit::postgres::redact_url;
+/// use itsm_audit::postgres::connection::redact_url;
 /// assert_eq!(
 ///     redact_url("postgres://app:s3cret@db:5432/ledger"),
 ///     "postgres://app:REDACTED@db:5432/ledger"
@@ -101,7 +71,13 @@ pub fn redact_url(url: &str) -> String {
 
 /// Checks a schema name: lower-case letters, digits and `_`, not starting with a digit, at
 /// most 63 bytes (so that it needs no quoting).
-pub(super) fn check_schema(schema: &str) -> Result<()> {
+///
+/// ```
+/// use itsm_audit::postgres::connection::check_schema;
+/// assert!(check_schema("itsm_queue").is_ok());
+/// assert!(check_schema("Queue; DROP TABLE x").is_err());
+/// ```
+pub fn check_schema(schema: &str) -> Result<()> {
     let ok = !schema.is_empty()
         && schema.len() <= 63
         && !schema.starts_with(|c: char| c.is_ascii_digit())
@@ -121,8 +97,9 @@ pub(super) fn check_schema(schema: &str) -> Result<()> {
     }
 }
 
-/// Parses the connection string.
-pub(super) fn parse(url: &str) -> Result<Config> {
+/// Parses the connection string (a URL or `key=value` pairs); a malformed one is an
+/// [`ErrorKind::Config`] error that shows it with its password redacted.
+pub fn parse(url: &str) -> Result<Config> {
     url.parse::<Config>().map_err(|e| {
         Error::new(
             ErrorKind::Config,
@@ -135,9 +112,12 @@ pub(super) fn parse(url: &str) -> Result<Config> {
     })
 }
 
-/// Opens one connection (driven by a task on the current tokio runtime) with the schema
-/// on its search path.
-pub(super) async fn connect(config: &Config, shown: &str, schema: Option<&str>) -> Result<Client> {
+/// Opens one connection (driven by a task on the current tokio runtime) with `schema`, when
+/// given, on its search path. `shown` is the redacted URL, for messages.
+///
+/// Errors: [`ErrorKind::Unauthenticated`] when the server refuses the credentials,
+/// [`ErrorKind::Unavailable`] when it cannot be reached or setting the schema fails.
+pub async fn connect(config: &Config, shown: &str, schema: Option<&str>) -> Result<Client> {
     let (client, connection) = config.connect(NoTls).await.map_err(|e| {
         let kind = match e.code() {
             Some(c) if c.code().starts_with("28") => ErrorKind::Unauthenticated,
@@ -157,17 +137,41 @@ pub(super) async fn connect(config: &Config, shown: &str, schema: Option<&str>) 
         client
             .batch_execute(&format!("SET search_path TO {schema}"))
             .await
-            .map_err(|e| pg_error(shown, "setting the schema", &e))?;
+            .map_err(|e| error("PostgreSQL", shown, "setting the schema", &e))?;
     }
     Ok(client)
 }
 
-/// Creates the schema and the ledger's tables when missing, or upgrades them, under an
-/// advisory lock so that processes starting at once do not race.
-pub(super) async fn migrate(client: &mut Client, shown: &str, schema: Option<&str>) -> Result<()> {
-    let err = |e: tokio_postgres::Error| pg_error(shown, "creating the ledger schema", &e);
+/// A store's tables and how they evolved, for [`migrate`].
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations<'a> {
+    /// What the tables hold, for messages (e.g. `the PostgreSQL ledger`).
+    pub store: &'a str,
+    /// The table recording how many steps were applied (created when missing).
+    pub version_table: &'a str,
+    /// The key of the transaction-scoped advisory lock held while migrating; distinct per
+    /// store.
+    pub lock: i64,
+    /// The SQL of each step, oldest first; a step is applied once.
+    pub steps: &'a [&'a str],
+}
+
+/// Creates `schema` (when given) and the store's tables when missing, or upgrades them, in
+/// one transaction under an advisory lock, so that processes starting at once do not race.
+///
+/// Errors: [`ErrorKind::Config`] when the database was written by a newer version (more
+/// steps than known); others as [`error`] maps them.
+pub async fn migrate(
+    client: &mut Client,
+    shown: &str,
+    schema: Option<&str>,
+    migrations: &Migrations<'_>,
+) -> Result<()> {
+    let store = migrations.store;
+    let table = migrations.version_table;
+    let err = |e: tokio_postgres::Error| error(store, shown, "creating the tables", &e);
     let tx = client.transaction().await.map_err(err)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&migrations.lock])
         .await
         .map_err(err)?;
     if let Some(schema) = schema {
@@ -175,40 +179,43 @@ pub(super) async fn migrate(client: &mut Client, shown: &str, schema: Option<&st
             .await
             .map_err(err)?;
     }
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS audit_schema (version INTEGER NOT NULL)")
-        .await
-        .map_err(err)?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)"
+    ))
+    .await
+    .map_err(err)?;
     let current: i64 = tx
         .query_one(
-            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM audit_schema",
+            &format!("SELECT COALESCE(MAX(version), 0)::BIGINT FROM {table}"),
             &[],
         )
         .await
         .and_then(|row| row.try_get(0))
         .map_err(err)?;
-    let latest = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    let latest = i64::try_from(migrations.steps.len()).unwrap_or(i64::MAX);
     if current > latest {
         return Err(Error::new(
             ErrorKind::Config,
             format!(
-                "the audit ledger at {shown} has schema version {current}, newer than the \
-                 {latest} this version of itsm knows; upgrade itsm"
+                "{store} at {shown} has schema version {current}, newer than the {latest} \
+                 this version of itsm knows; upgrade itsm"
             ),
         ));
     }
-    for sql in MIGRATIONS
+    for sql in migrations
+        .steps
         .iter()
         .skip(usize::try_from(current).unwrap_or(0))
     {
         tx.batch_execute(sql).await.map_err(err)?;
     }
     if current < latest {
-        tx.execute("DELETE FROM audit_schema", &[])
+        tx.execute(&format!("DELETE FROM {table}"), &[])
             .await
             .map_err(err)?;
         let version = i32::try_from(latest).unwrap_or(i32::MAX);
         tx.execute(
-            "INSERT INTO audit_schema (version) VALUES ($1)",
+            &format!("INSERT INTO {table} (version) VALUES ($1)"),
             &[&version],
         )
         .await
@@ -217,7 +224,8 @@ pub(super) async fn migrate(client: &mut Client, shown: &str, schema: Option<&st
     tx.commit().await.map_err(err)
 }
 
-fn describe(e: &tokio_postgres::Error) -> String {
+/// The server's message and SQLSTATE, or the client's error and its cause.
+pub fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => match std::error::Error::source(e) {
@@ -227,9 +235,11 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// Maps a failure of an operation: lock and serialisation failures are retryable
-/// conflicts, a lost connection is unavailability, anything else an internal error.
-pub(super) fn pg_error(shown: &str, doing: &str, e: &tokio_postgres::Error) -> Error {
+/// Maps a failure of `doing` in `store` (e.g. `the PostgreSQL ledger`) at `shown` (the
+/// redacted URL): lock and serialisation failures are retryable conflicts, a lost
+/// connection is unavailability, a refused privilege is permission denied, anything else
+/// an internal error.
+pub fn error(store: &str, shown: &str, doing: &str, e: &tokio_postgres::Error) -> Error {
     let code = e.code();
     let kind = match code {
         None => ErrorKind::Unavailable,
@@ -244,10 +254,7 @@ pub(super) fn pg_error(shown: &str, doing: &str, e: &tokio_postgres::Error) -> E
     };
     let err = Error::new(
         kind,
-        format!(
-            "{doing} in the PostgreSQL ledger at {shown} failed: {}",
-            describe(e)
-        ),
+        format!("{doing} in {store} at {shown} failed: {}", describe(e)),
     )
     .with_context("url", shown);
     if kind == ErrorKind::Conflict {
