@@ -24,12 +24,7 @@ const CALLER_ATTEMPTS: usize = 25;
 /// The plan: `ITSM_SIM_FAULTS` when set, else seed 1 faulting 20% with the retry-safe kinds.
 fn plan() -> (FaultPlan, bool) {
     let soak = FaultPlan::from_env().unwrap();
-    let default = FaultPlan::new(1)
-        .share(0.2)
-        .kinds(FaultKind::server_errors())
-        .kinds(FaultKind::rate_limits(Duration::from_secs(1)))
-        .kind(FaultKind::ConnectionReset)
-        .kind(FaultKind::ResponseLost);
+    let default = FaultPlan::survivable(1, 0.2, None);
     let is_default = soak.is_none();
     (
         soak.unwrap_or(default).vendor(Vendor::PagerDuty),

@@ -21,13 +21,7 @@ const CALLER_ATTEMPTS: usize = 25;
 /// The plan: `ITSM_SIM_FAULTS` when set, else seed 4 faulting 20% with every retry-safe kind.
 fn plan() -> (FaultPlan, bool) {
     let soak = FaultPlan::from_env().unwrap();
-    let default = FaultPlan::new(4)
-        .share(0.2)
-        .kinds(FaultKind::server_errors())
-        .kinds(FaultKind::rate_limits(Duration::from_secs(1)))
-        .kind(FaultKind::ConnectionReset)
-        .kind(FaultKind::Delay(Duration::from_secs(3)))
-        .kind(FaultKind::ResponseLost);
+    let default = FaultPlan::survivable(4, 0.2, Some(Duration::from_secs(3)));
     let is_default = soak.is_none();
     (
         soak.unwrap_or(default).vendor(Vendor::ServiceNow),

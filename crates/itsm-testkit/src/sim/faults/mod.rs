@@ -213,6 +213,23 @@ impl FaultPlan {
         self
     }
 
+    /// The plan the adapters' fault tests use: `share` of the requests faulted with every
+    /// kind a careful client survives without duplicating a write — 500/502/503, 429 with a
+    /// one-second wait and bare, connection resets, lost answers — plus answers delayed by
+    /// `delay` when given (past the client's timeout, to test timeouts).
+    pub fn survivable(seed: u64, share: f64, delay: Option<Duration>) -> FaultPlan {
+        let plan = FaultPlan::new(seed)
+            .share(share)
+            .kinds(FaultKind::server_errors())
+            .kinds(FaultKind::rate_limits(Duration::from_secs(1)))
+            .kind(FaultKind::ConnectionReset)
+            .kind(FaultKind::ResponseLost);
+        match delay {
+            Some(delay) => plan.kind(FaultKind::Delay(delay)),
+            None => plan,
+        }
+    }
+
     /// The plan in [`FAULTS_ENV`] (`ITSM_SIM_FAULTS`), or `None` when it is unset or empty.
     ///
     /// # Errors
