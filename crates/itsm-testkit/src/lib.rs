@@ -11,7 +11,9 @@
 //! - [`outside_part`]: how a test finds a database, mock server or spec file (skip outside
 //!   CI, fail under `ITSM_CI=1`);
 //! - [`prism::PrismMock`]: a spec-validating Prism mock server for contract tests;
-//! - [`sim::SimServer`]: serving a stateful vendor simulator on loopback.
+//! - [`sim::SimServer`]: serving a stateful vendor simulator on loopback;
+//! - `fuzz` (feature `proptest`): the property-test configuration and strategies (hostile
+//!   bytes, mutated JSON and TOML) the inbound parsers' property tests share.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -28,6 +30,8 @@
 //! ```
 
 pub mod conformance;
+#[cfg(feature = "proptest")]
+pub mod fuzz;
 mod outside;
 pub mod prism;
 pub mod sim;
