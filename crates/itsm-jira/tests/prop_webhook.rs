@@ -44,7 +44,11 @@ fn signature(secret: &str, body: &[u8]) -> String {
 }
 
 fn unauthorized(rejection: &WebhookRejection) -> Result<(), TestCaseError> {
-    prop_assert!(matches!(rejection, WebhookRejection::Unauthorized(_)), "{}", rejection);
+    prop_assert!(
+        matches!(rejection, WebhookRejection::Unauthorized(_)),
+        "{}",
+        rejection
+    );
     prop_assert_eq!(rejection.status(), 401);
     prop_assert!(!rejection.reason().trim().is_empty());
     prop_assert!(!rejection.reason().contains(SECRET_PREFIX), "{}", rejection);
@@ -61,7 +65,11 @@ fn check_parsed(parsed: &Result<WebhookDelivery, WebhookRejection>) -> Result<()
             }
         }
         Err(rejection) => {
-            prop_assert!(matches!(rejection, WebhookRejection::Malformed(_)), "{}", rejection);
+            prop_assert!(
+                matches!(rejection, WebhookRejection::Malformed(_)),
+                "{}",
+                rejection
+            );
             prop_assert_eq!(rejection.status(), 400);
             prop_assert!(!rejection.reason().trim().is_empty());
         }

@@ -63,11 +63,7 @@ fn payloads() -> Vec<Value> {
 
 fn no_secret_in(rejection: &WebhookRejection) -> Result<(), TestCaseError> {
     prop_assert!(!rejection.reason().trim().is_empty());
-    prop_assert!(
-        !rejection.reason().contains(SECRET_PREFIX),
-        "{}",
-        rejection
-    );
+    prop_assert!(!rejection.reason().contains(SECRET_PREFIX), "{}", rejection);
     Ok(())
 }
 

@@ -61,7 +61,11 @@ fn auth(value: &str) -> WebhookHeaders {
 }
 
 fn unauthorized(rejection: &WebhookRejection) -> Result<(), TestCaseError> {
-    prop_assert!(matches!(rejection, WebhookRejection::Unauthorized(_)), "{}", rejection);
+    prop_assert!(
+        matches!(rejection, WebhookRejection::Unauthorized(_)),
+        "{}",
+        rejection
+    );
     prop_assert_eq!(rejection.status(), 401);
     prop_assert!(!rejection.reason().trim().is_empty());
     prop_assert!(!rejection.reason().contains(SECRET_PREFIX), "{}", rejection);
@@ -78,7 +82,11 @@ fn check_parsed(parsed: &Result<WebhookDelivery, WebhookRejection>) -> Result<()
             }
         }
         Err(rejection) => {
-            prop_assert!(matches!(rejection, WebhookRejection::Malformed(_)), "{}", rejection);
+            prop_assert!(
+                matches!(rejection, WebhookRejection::Malformed(_)),
+                "{}",
+                rejection
+            );
             prop_assert_eq!(rejection.status(), 400);
             prop_assert!(!rejection.reason().trim().is_empty());
         }

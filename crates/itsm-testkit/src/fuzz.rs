@@ -53,16 +53,42 @@ pub fn arbitrary_bytes(max_len: usize) -> impl Strategy<Value = Vec<u8>> {
     vec(any::<u8>(), 0..=max_len)
 }
 
+/// Tokens of JSON, odd numbers and escapes among them.
+const JSON_TOKENS: [&str; 27] = [
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "\"",
+    "null",
+    "true",
+    "false",
+    "0",
+    "-0",
+    "1e999",
+    "-1e-999",
+    "18446744073709551616",
+    "1.5",
+    "\\",
+    "\\u0000",
+    "\"\\ud800\"",
+    "\"\"",
+    " ",
+    "\n",
+    "\u{feff}",
+    "\"alerts\"",
+    "\"event\"",
+    "\"status\"",
+    "\"firing\"",
+];
+
 /// Text made of JSON tokens in any order (braces, quotes, escapes, huge and odd numbers,
 /// keywords, lone surrogates): it reaches deeper into a JSON parser than random bytes do.
 pub fn json_like_text(max_tokens: usize) -> impl Strategy<Value = String> {
     let token = prop_oneof![
-        select(vec![
-            "{", "}", "[", "]", ":", ",", "\"", "null", "true", "false", "0", "-0", "1e999",
-            "-1e-999", "18446744073709551616", "1.5", "\\", "\\u0000", "\"\\ud800\"", "\"\"",
-            " ", "\n", "\u{feff}", "\"alerts\"", "\"event\"", "\"status\"", "\"firing\"",
-        ])
-        .prop_map(str::to_owned),
+        select(JSON_TOKENS.to_vec()).prop_map(str::to_owned),
         "[a-z_]{1,8}".prop_map(|s| format!("\"{s}\"")),
         any::<i64>().prop_map(|n| n.to_string()),
     ];
@@ -148,11 +174,7 @@ pub fn with_unknown_fields(base: Value, at: &[&str]) -> impl Strategy<Value = Va
         );
     }
     let at: Vec<String> = at.iter().map(|p| (*p).to_owned()).collect();
-    vec(
-        (select(at), unknown_field_name(), arbitrary_json()),
-        1..=3,
-    )
-    .prop_map(move |fields| {
+    vec((select(at), unknown_field_name(), arbitrary_json()), 1..=3).prop_map(move |fields| {
         let mut value = base.clone();
         for (pointer, name, field) in fields {
             if let Some(Value::Object(object)) = value.pointer_mut(&pointer) {
@@ -229,14 +251,34 @@ enum TomlEdit {
     Truncate(Index),
 }
 
+/// TOML values of every type and some that are not TOML.
+const TOML_VALUES: [&str; 21] = [
+    "1",
+    "-1",
+    "0",
+    "4294967296",
+    "18446744073709551616",
+    "1.5",
+    "nan",
+    "inf",
+    "true",
+    "\"\"",
+    "\" \"",
+    "[]",
+    "{}",
+    "[1, \"a\"]",
+    "{ a = 1 }",
+    "1979-05-27T07:32:00Z",
+    "\"not a url\"",
+    "\"http://\"",
+    "'''x'''",
+    "\"\\u0000\"",
+    "\"",
+];
+
 fn toml_value() -> impl Strategy<Value = String> {
     prop_oneof![
-        select(vec![
-            "1", "-1", "0", "4294967296", "18446744073709551616", "1.5", "nan", "inf", "true",
-            "\"\"", "\" \"", "[]", "{}", "[1, \"a\"]", "{ a = 1 }", "1979-05-27T07:32:00Z",
-            "\"not a url\"", "\"http://\"", "'''x'''", "\"\\u0000\"", "\"",
-        ])
-        .prop_map(str::to_owned),
+        select(TOML_VALUES.to_vec()).prop_map(str::to_owned),
         "[a-z0-9 ._:/-]{0,12}".prop_map(|s| format!("\"{s}\"")),
     ]
 }
@@ -414,8 +456,8 @@ fn emptied(value: &Value) -> Value {
 mod tests {
     use super::*;
     use proptest::test_runner::TestRunner;
-    use std::cell::Cell;
     use serde_json::json;
+    use std::cell::Cell;
 
     #[test]
     fn pointers_reach_every_place_and_escape_keys() {
@@ -473,14 +515,17 @@ mod tests {
             changed.get()
         );
         runner()
-            .run(&with_unknown_fields(base.clone(), &["", "/labels"]), |value| {
-                let extra = value.as_object().unwrap().len() - 2
-                    + value["labels"].as_object().unwrap().len()
-                    - 1;
-                prop_assert!(extra >= 1, "{value}");
-                prop_assert_eq!(&value["status"], &base["status"]);
-                Ok(())
-            })
+            .run(
+                &with_unknown_fields(base.clone(), &["", "/labels"]),
+                |value| {
+                    let extra = value.as_object().unwrap().len() - 2
+                        + value["labels"].as_object().unwrap().len()
+                        - 1;
+                    prop_assert!(extra >= 1, "{value}");
+                    prop_assert_eq!(&value["status"], &base["status"]);
+                    Ok(())
+                },
+            )
             .unwrap();
     }
 
