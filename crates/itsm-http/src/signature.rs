@@ -39,14 +39,26 @@ fn new_mac(secret: &SecretString) -> Hmac<Sha256> {
     }
 }
 
+/// Hex digits to bytes: only `0-9`, `a-f` and `A-F` count as digits (no sign, no
+/// whitespace), two per byte.
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+    let digits = text.as_bytes();
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+    digits
+        .chunks_exact(2)
+        .map(|pair| match pair {
+            [high, low] => Some((nibble(*high)? << 4) | nibble(*low)?),
+            _ => None,
+        })
         .collect()
+}
+
+fn nibble(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|n| u8::try_from(n).ok())
 }
 
 #[cfg(test)]
@@ -88,5 +100,26 @@ mod tests {
         assert!(!verify_hmac_sha256_hex(&secret, b"{}", "zz"));
         assert!(!verify_hmac_sha256_hex(&secret, b"{}", "é"));
         assert!(!verify_hmac_sha256_hex(&secret, b"{}", ""));
+    }
+
+    #[test]
+    fn only_hex_digits_are_digits() {
+        // `u8::from_str_radix` reads "+1" as 1: a signature with a `+` in place of a `0`
+        // must not verify.
+        assert_eq!(decode_hex("0aFf"), Some(vec![0x0a, 0xff]));
+        for bad in ["+1", "-1", " 1", "1 ", "0x", "g0", "\u{ff10}0"] {
+            assert_eq!(decode_hex(bad), None, "{bad:?}");
+        }
+        let secret = SecretString::from("whsec");
+        let good = hmac_sha256_hex(&secret, b"{}");
+        // The first digit of a byte below 0x10: "+d" was read as 0x0d.
+        let at = good
+            .char_indices()
+            .find(|(i, c)| i % 2 == 0 && *c == '0')
+            .map(|(i, _)| i)
+            .expect("this signature has a byte below 0x10");
+        let mut plus = good.clone();
+        plus.replace_range(at..=at, "+");
+        assert!(!verify_hmac_sha256_hex(&secret, b"{}", &plus));
     }
 }

@@ -12,7 +12,9 @@
 //!   CI, fail under `ITSM_CI=1`);
 //! - [`prism::PrismMock`]: a spec-validating Prism mock server for contract tests;
 //! - [`sim::SimServer`]: serving a stateful vendor simulator on loopback, optionally behind a
-//!   seeded [fault plan](sim::faults) (5xx, 429, resets, delays, lost answers; `ITSM_SIM_FAULTS`).
+//!   seeded [fault plan](sim::faults) (5xx, 429, resets, delays, lost answers; `ITSM_SIM_FAULTS`);
+//! - `fuzz` (feature `proptest`): the property-test configuration and strategies (hostile
+//!   bytes, mutated JSON and TOML) the inbound parsers' property tests share.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -27,8 +29,16 @@
 //! assert!(system.capabilities().supports(capability::NORMAL));
 //! assert!(!system.capabilities().supports(capability::STANDARD));
 //! ```
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `proptest` | `fuzz`: the property-test configuration and strategies (hostile bytes, mutated JSON and TOML payloads) |
 
 pub mod conformance;
+#[cfg(feature = "proptest")]
+pub mod fuzz;
 mod outside;
 pub mod prism;
 pub mod sim;

@@ -107,9 +107,11 @@ pub fn parse(body: &[u8], options: &ParseOptions) -> Result<Vec<Alert>> {
 }
 
 fn convert(index: usize, alert: &WebhookAlert, options: &ParseOptions) -> Result<Alert> {
+    // A blank `alertname` is treated as a missing one: the name heads pages and tickets.
     let name = alert
         .labels
         .get("alertname")
+        .filter(|n| !n.trim().is_empty())
         .cloned()
         .unwrap_or_else(|| "alert".to_string());
     let which = format!("alerts[{index}] (`{name}`)");
@@ -297,5 +299,14 @@ mod tests {
             "no severity label: warning"
         );
         assert!(alerts[0].dedup_key.as_str().starts_with("alertmanager:"));
+    }
+
+    #[test]
+    fn a_blank_alertname_reads_as_a_missing_one() {
+        let body = br#"{"alerts":[{"status":"firing","labels":{"service":"a","alertname":" "},
+            "startsAt":"2026-01-01T00:00:00Z"}]}"#;
+        let alerts = parse(body, &ParseOptions::default()).unwrap();
+        assert_eq!(alerts[0].name, "alert");
+        assert_eq!(alerts[0].summary, "alert on a");
     }
 }
