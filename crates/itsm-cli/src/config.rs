@@ -202,8 +202,7 @@ impl Config {
 
     /// Parses configuration text.
     pub(crate) fn parse(text: &str) -> Result<Config> {
-        toml::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::Config, e.to_string().trim_end().to_owned()))
+        toml::from_str(text).map_err(|e| Error::new(ErrorKind::Config, toml_error(text, &e)))
     }
 
     /// Applies `ITSM_BACKEND`, `ITSM_POLICY_MAX_FAILED_DEPLOYMENTS`,
@@ -385,9 +384,41 @@ impl Config {
     }
 }
 
+/// A TOML error as its message and position, without the source line `toml` would quote:
+/// that line may hold a token or password.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    let Some(before) = e.span().and_then(|span| text.get(..span.start)) else {
+        return message.to_owned();
+    };
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {message}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_syntax_error_names_the_place_but_never_quotes_the_line() {
+        let text = "[backend]\nkind = \"local\"\n[pagerduty]\napi_token = \"tok-S3CR3T\" x\n";
+        let e = Config::parse(text).unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("S3CR3T"), "{shown}");
+        assert!(
+            e.message().starts_with("line 4, column "),
+            "{}",
+            e.message()
+        );
+        let unknown = Config::parse("[serve]\nlisten = \"127.0.0.1:1\"\nlistn = 1\n").unwrap_err();
+        assert!(
+            unknown.message().contains("line 3"),
+            "{}",
+            unknown.message()
+        );
+        assert!(unknown.message().contains("listn"), "{}", unknown.message());
+    }
 
     #[test]
     fn full_file_parses() {
