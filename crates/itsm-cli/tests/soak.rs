@@ -291,7 +291,7 @@ async fn send_alert(
 /// SIGKILLs the server every 2-4 s (seeded) and starts it again, until `stop`; returns the
 /// number of kills. A server is running when it returns.
 async fn killer(server: Arc<Mutex<Child>>, dir: PathBuf, seed: u64, stop: Arc<AtomicBool>) -> u64 {
-    let mut rng = Rng(seed ^ 0x5EED_0F_C0FFEE);
+    let mut rng = Rng(seed ^ 0x5EED_0FC0_FFEE);
     let mut kills = 0;
     loop {
         let at = Instant::now() + Duration::from_millis(rng.between(2_000, 4_000));
