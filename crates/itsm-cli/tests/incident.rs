@@ -53,6 +53,26 @@ fn store(env: &Env) -> LocalStore {
     LocalStore::open(env.db(), Arc::new(SystemClock)).unwrap()
 }
 
+/// A critical firing alert on checkout with `key`.
+fn checkout_alert(key: &str) -> Alert {
+    Alert {
+        source: AlertSource::Generic,
+        dedup_key: IdempotencyKey::new(key).unwrap(),
+        status: AlertStatus::Firing,
+        severity: Severity::Critical,
+        raw_severity: Some("critical".into()),
+        service: ServiceId::new("checkout").unwrap(),
+        tenant: None,
+        name: "CheckoutErrors".into(),
+        summary: "checkout 5xx above 5%".into(),
+        description: String::new(),
+        labels: Default::default(),
+        links: vec![],
+        starts_at: time::OffsetDateTime::now_utc(),
+        ends_at: None,
+    }
+}
+
 /// The configured environment, with one critical checkout alert turned into an incident
 /// and a page by the workflow; returns the incident id.
 async fn env_with_incident() -> (Env, String) {
@@ -68,28 +88,66 @@ async fn env_with_incident() -> (Env, String) {
         WorkflowSettings::default(),
         AlertingProfile::default_profile(),
     );
-    let alert = Alert {
-        source: AlertSource::Generic,
-        dedup_key: IdempotencyKey::new("generic/checkout-errors").unwrap(),
-        status: AlertStatus::Firing,
-        severity: Severity::Critical,
-        raw_severity: Some("critical".into()),
-        service: ServiceId::new("checkout").unwrap(),
-        tenant: None,
-        name: "CheckoutErrors".into(),
-        summary: "checkout 5xx above 5%".into(),
-        description: String::new(),
-        labels: Default::default(),
-        links: vec![],
-        starts_at: time::OffsetDateTime::now_utc(),
-        ends_at: None,
-    };
+    let alert = checkout_alert("generic/checkout-errors");
     processor.process(&alert).await.unwrap();
     let listing = env.run(&["incident", "list", "--output", "json"]);
     let items = json(&listing);
     assert_eq!(items.as_array().map(Vec::len), Some(1), "{items}");
     let id = items[0]["id"].as_str().unwrap().to_owned();
     (env, id)
+}
+
+#[tokio::test]
+async fn a_resolution_delivered_before_its_firing_ends_resolved_on_both_sides() {
+    let env = Env::new();
+    env.config(CONFIG);
+    let o = env.run(&["oncall", "show"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let store = store(&env);
+    let processor = WorkflowProcessor::local(
+        store.clone(),
+        Arc::new(SystemClock),
+        WorkflowSettings::default(),
+        AlertingProfile::default_profile(),
+    );
+    let firing = checkout_alert("generic/out-of-order");
+    let mut cleared = firing.clone();
+    cleared.status = AlertStatus::Resolved;
+    cleared.ends_at = Some(firing.starts_at + time::Duration::minutes(4));
+
+    // The resolution arrives first: nothing is open yet.
+    processor.process(&cleared).await.unwrap();
+    assert_eq!(
+        json(&env.run(&["incident", "list", "--output", "json"])),
+        Value::Array(vec![])
+    );
+    // Then the firing, twice: one incident and one page, both resolved.
+    processor.process(&firing).await.unwrap();
+    processor.process(&firing).await.unwrap();
+    let key = &firing.dedup_key;
+    let incident = store
+        .find_incident_by_key(key)
+        .await
+        .unwrap()
+        .expect("an incident");
+    assert!(incident.state.is_resolved(), "{:?}", incident.state);
+    let page = store.find_page_by_key(key).await.unwrap().expect("a page");
+    assert_eq!(page.status, PageStatus::Resolved);
+    let all = json(&env.run(&[
+        "incident", "list", "--state", "resolved", "--output", "json",
+    ]));
+    assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
+
+    // An alert resolved in order leaves nothing behind for its key.
+    let in_order = checkout_alert("generic/in-order");
+    processor.process(&in_order).await.unwrap();
+    let mut done = in_order.clone();
+    done.status = AlertStatus::Resolved;
+    processor.process(&done).await.unwrap();
+    assert_eq!(
+        store.early_resolution(&in_order.dedup_key).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]

@@ -151,6 +151,34 @@ async fn a_link_failure_is_retried_without_duplicates() {
 }
 
 #[tokio::test]
+async fn a_write_that_may_have_acted_leaves_the_alert_retryable() {
+    let w = World::new();
+    let a = alert("am/ambiguous", Severity::Critical);
+    w.ticketing.calls.fail_next_ambiguous("create_incident");
+    let err = w.workflow.handle_alert(&a, &profile()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(
+        err.is_retryable(),
+        "the keyed workflow is safe to call again: {err}"
+    );
+    w.workflow.handle_alert(&a, &profile()).await.unwrap();
+
+    let cleared = resolved(a.clone(), T0 + Duration::minutes(3));
+    w.pager.calls.fail_next_ambiguous("resolve");
+    let err = w
+        .workflow
+        .handle_alert(&cleared, &profile())
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    w.workflow.handle_alert(&cleared, &profile()).await.unwrap();
+    assert_eq!(w.ticketing.all().len(), 1);
+    assert_eq!(w.pager.all().len(), 1);
+    assert!(w.ticketing.only().state.is_resolved());
+    assert_eq!(w.pager.only().page.status, PageStatus::Resolved);
+}
+
+#[tokio::test]
 async fn a_resolved_alert_resolves_both_sides() {
     let w = World::new();
     let a = alert("am/6", Severity::Critical);

@@ -79,6 +79,7 @@
 mod change;
 mod change_table;
 mod chat;
+mod early_resolution;
 mod incident;
 mod incident_table;
 mod lifecycle;

@@ -178,6 +178,8 @@ ALTER TABLE notification ADD COLUMN last_error TEXT;
     crate::sync_state::MIGRATION,
     // 4: specialists (S1-S4): teams, offerings, requests, comment keys.
     crate::specialist_table::SPECIALIST_MIGRATION,
+    // 5: alert resolutions received before their firing.
+    crate::early_resolution::MIGRATION,
 ];
 
 #[cfg(test)]
@@ -201,6 +203,7 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "alert_early_resolution",
                 "change_approval",
                 "change_event",
                 "change_note",

@@ -57,7 +57,7 @@ async fn schema_is_versioned_and_wal_is_on() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4); // change, incidents, sync state, specialists
+    assert_eq!(version, 5); // change, incidents, sync state, specialists, early resolutions
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();

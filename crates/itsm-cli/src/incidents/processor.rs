@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use itsm_core::{Clock, Error, ErrorKind, Result};
 use itsm_incident::{
-    Alert, AlertingProfile, IncidentSystem, IncidentWorkflow, Pager, WorkflowSettings,
+    Alert, AlertOutcome, AlertStatus, AlertingProfile, IncidentSystem, IncidentWorkflow, Pager,
+    WorkflowSettings,
 };
 use itsm_local::LocalStore;
 
@@ -129,10 +130,29 @@ pub fn workflow_over(
     )
 }
 
+/// Acts on the alert through the workflow. Out of order deliveries end resolved: a
+/// resolution that finds nothing to resolve is remembered in the store, and the firing of
+/// that occurrence delivered after it opens and then resolves at once (one incident and one
+/// page, both resolved, instead of an incident left open for an alert that has cleared).
 #[async_trait]
 impl AlertProcessor for WorkflowProcessor {
     async fn process(&self, alert: &Alert) -> Result<()> {
         let profile = self.profiles.for_alert(alert).await?;
-        self.workflow.handle_alert(alert, &profile).await.map(drop)
+        let outcome = self.workflow.handle_alert(alert, &profile).await?;
+        let store = &self.profiles.store;
+        let key = &alert.dedup_key;
+        if !alert.is_firing() {
+            if matches!(outcome, AlertOutcome::NothingToResolve) {
+                store.record_early_resolution(key, alert.ends_at).await?;
+            }
+            return Ok(());
+        }
+        if let Some(at) = store.early_resolution(key).await? {
+            let mut cleared = alert.clone();
+            cleared.status = AlertStatus::Resolved;
+            cleared.ends_at = Some(at);
+            self.workflow.handle_alert(&cleared, &profile).await?;
+        }
+        Ok(())
     }
 }

@@ -183,17 +183,27 @@ impl IncidentWorkflow {
     /// [`AlertOutcome::NothingToResolve`].
     ///
     /// Idempotent and resumable: on an error (which names the failed and the completed
-    /// steps), calling again completes what is missing and creates nothing twice.
+    /// steps), calling again completes what is missing and creates nothing twice. So an
+    /// error of a passing kind (timed out, unavailable, rate limited) is retryable here even
+    /// when the failed request was a write that may have acted (which a client must not
+    /// repeat on its own): every step looks its record up by the key before it writes.
     pub async fn handle_alert(
         &self,
         alert: &Alert,
         profile: &AlertingProfile,
     ) -> Result<AlertOutcome> {
-        if alert.is_firing() {
+        let outcome = if alert.is_firing() {
             self.open(alert, profile).await
         } else {
             self.close(alert).await
-        }
+        };
+        outcome.map_err(|e| {
+            if e.kind().is_retryable() {
+                e.with_retryable(true)
+            } else {
+                e
+            }
+        })
     }
 
     async fn open(&self, alert: &Alert, profile: &AlertingProfile) -> Result<AlertOutcome> {

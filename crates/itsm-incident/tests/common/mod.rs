@@ -30,15 +30,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug, Default)]
 pub struct Calls {
     counts: Mutex<HashMap<&'static str, usize>>,
-    fail_next: Mutex<Vec<&'static str>>,
+    /// The operation and whether its failure is an ambiguous write.
+    fail_next: Mutex<Vec<(&'static str, bool)>>,
 }
 
 impl Calls {
     fn enter(&self, op: &'static str) -> Result<()> {
         *lock(&self.counts).entry(op).or_default() += 1;
         let mut fail = lock(&self.fail_next);
-        if let Some(i) = fail.iter().position(|o| *o == op) {
-            fail.remove(i);
+        if let Some(i) = fail.iter().position(|(o, _)| *o == op) {
+            let (_, ambiguous) = fail.remove(i);
+            if ambiguous {
+                return Err(
+                    Error::new(ErrorKind::Timeout, format!("{op} timed out")).with_retryable(false)
+                );
+            }
             return Err(Error::new(ErrorKind::Unavailable, format!("{op} is down")));
         }
         Ok(())
@@ -46,7 +52,13 @@ impl Calls {
 
     /// Makes the next call of `op` fail with `Unavailable`.
     pub fn fail_next(&self, op: &'static str) {
-        lock(&self.fail_next).push(op);
+        lock(&self.fail_next).push((op, false));
+    }
+
+    /// Makes the next call of `op` time out the way an HTTP client reports a write that
+    /// may have acted: `Timeout`, marked not retryable (not to be repeated blindly).
+    pub fn fail_next_ambiguous(&self, op: &'static str) {
+        lock(&self.fail_next).push((op, true));
     }
 
     /// How many times `op` was called.

@@ -67,6 +67,17 @@ pub(crate) struct Incident {
     pub(crate) status_updates: Vec<Value>,
 }
 
+/// One incident as [`PagerDutySim::incidents`] reads it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimIncident {
+    /// Its id (`PINC...`).
+    pub id: String,
+    /// The dedup key (`incident_key`) it was triggered with.
+    pub key: String,
+    /// `triggered`, `acknowledged` or `resolved`.
+    pub status: String,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct User {
     pub(crate) id: String,
@@ -167,6 +178,20 @@ impl PagerDutySim {
     /// The number of incidents, of every status.
     pub fn incident_count(&self) -> usize {
         self.lock().incidents.len()
+    }
+
+    /// Every incident, oldest first: its id, dedup key and status, as a test reads the
+    /// account's state back without going through an adapter.
+    pub fn incidents(&self) -> Vec<SimIncident> {
+        self.lock()
+            .incidents
+            .iter()
+            .map(|i| SimIncident {
+                id: i.id.clone(),
+                key: i.key.clone(),
+                status: i.status.to_owned(),
+            })
+            .collect()
     }
 
     /// The notes' contents of incident `id`.
