@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use itsm_change::{ChangeKind, ChangeSystem, NewChange};
 use itsm_core::{Environment, IdempotencyKey, ServiceId, Version};
 use itsm_incident::{Assignment, IncidentSystem, NewIncident, Priority, ServiceKind};

@@ -222,12 +222,12 @@ impl FaultPlan {
             .share(share)
             .kinds(FaultKind::server_errors())
             .kinds(FaultKind::rate_limits(Duration::from_secs(1)))
-            .kind(FaultKind::ConnectionReset)
-            .kind(FaultKind::ResponseLost);
-        match delay {
+            .kind(FaultKind::ConnectionReset);
+        let plan = match delay {
             Some(delay) => plan.kind(FaultKind::Delay(delay)),
             None => plan,
-        }
+        };
+        plan.kind(FaultKind::ResponseLost)
     }
 
     /// The plan in [`FAULTS_ENV`] (`ITSM_SIM_FAULTS`), or `None` when it is unset or empty.
