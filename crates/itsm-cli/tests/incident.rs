@@ -138,6 +138,28 @@ async fn a_resolution_delivered_before_its_firing_ends_resolved_on_both_sides() 
     ]));
     assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
 
+    // A resolution for a key that never fired here, then a firing under the same key that
+    // starts after it: a new occurrence, which stays open.
+    let late = checkout_alert("generic/reused-key");
+    let mut stale = late.clone();
+    stale.status = AlertStatus::Resolved;
+    stale.starts_at = late.starts_at - time::Duration::hours(2);
+    stale.ends_at = Some(late.starts_at - time::Duration::hours(1));
+    processor.process(&stale).await.unwrap();
+    processor.process(&late).await.unwrap();
+    let open = store
+        .find_incident_by_key(&late.dedup_key)
+        .await
+        .unwrap()
+        .expect("an incident");
+    assert!(!open.state.is_resolved(), "{:?}", open.state);
+    let page = store
+        .find_page_by_key(&late.dedup_key)
+        .await
+        .unwrap()
+        .expect("a page");
+    assert_eq!(page.status, PageStatus::Triggered);
+
     // An alert resolved in order leaves nothing behind for its key.
     let in_order = checkout_alert("generic/in-order");
     processor.process(&in_order).await.unwrap();

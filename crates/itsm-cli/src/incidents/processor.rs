@@ -134,6 +134,7 @@ pub fn workflow_over(
 /// resolution that finds nothing to resolve is remembered in the store, and the firing of
 /// that occurrence delivered after it opens and then resolves at once (one incident and one
 /// page, both resolved, instead of an incident left open for an alert that has cleared).
+/// A firing that starts after the remembered resolution is a new occurrence and stays open.
 #[async_trait]
 impl AlertProcessor for WorkflowProcessor {
     async fn process(&self, alert: &Alert) -> Result<()> {
@@ -147,7 +148,11 @@ impl AlertProcessor for WorkflowProcessor {
             }
             return Ok(());
         }
-        if let Some(at) = store.early_resolution(key).await? {
+        // Only a firing that began before the resolution is the late half of that pair; a
+        // firing that starts after it is a new occurrence under a reused key.
+        if let Some(at) = store.early_resolution(key).await?
+            && at >= alert.starts_at
+        {
             let mut cleared = alert.clone();
             cleared.status = AlertStatus::Resolved;
             cleared.ends_at = Some(at);
