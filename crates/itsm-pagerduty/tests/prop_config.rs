@@ -5,7 +5,6 @@
 //!
 //! More cases: `PROPTEST_CASES=10000 cargo test -p itsm-pagerduty --test prop_config`.
 
-use itsm_core::ErrorKind;
 use itsm_pagerduty::PagerDutyConfig;
 use itsm_testkit::fuzz;
 use proptest::prelude::*;
@@ -37,19 +36,7 @@ events_per_minute = 120
 "#;
 
 fn check(text: &str) -> Result<(), TestCaseError> {
-    match toml::from_str::<PagerDutyConfig>(text) {
-        Ok(config) => {
-            let shown = format!("{config:?}");
-            prop_assert!(!shown.contains(MARK), "{}", shown);
-            if let Err(e) = config.validate() {
-                prop_assert_eq!(e.kind(), ErrorKind::Config, "{}", e);
-                prop_assert!(!e.message().trim().is_empty());
-                prop_assert!(!e.to_string().contains(MARK), "{}", e);
-            }
-        }
-        Err(e) => prop_assert!(!e.message().trim().is_empty()),
-    }
-    Ok(())
+    fuzz::check_config::<PagerDutyConfig>(text, MARK, PagerDutyConfig::validate)
 }
 
 #[test]
@@ -83,11 +70,7 @@ proptest! {
         key in fuzz::unknown_field_name(),
         table in select(vec!["", "[rate_limits]"]),
     ) {
-        let text = if table.is_empty() {
-            format!("{key} = 1\n{TABLE}")
-        } else {
-            TABLE.replacen(&format!("\n{table}\n"), &format!("\n{table}\n{key} = 1\n"), 1)
-        };
+        let text = fuzz::with_unknown_key(TABLE, table, &key);
         prop_assert_ne!(&text, TABLE);
         let e = toml::from_str::<PagerDutyConfig>(&text).err();
         prop_assert!(e.as_ref().is_some_and(|e| e.message().contains(&key)), "{:?}", e);

@@ -19,10 +19,15 @@
 //!     .unwrap();
 //! ```
 
+use std::fmt::Debug;
+
+use itsm_core::ErrorKind;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
+use proptest::test_runner::TestCaseError;
 use proptest::test_runner::{Config, RngSeed};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value};
 
 /// The seed of every run unless `PROPTEST_RNG_SEED` is set, so that CI explores the same
@@ -449,6 +454,49 @@ fn emptied(value: &Value) -> Value {
         Value::Object(_) => Value::Object(Map::new()),
         Value::Number(_) => Value::Number(Number::from(0)),
         Value::Null | Value::Bool(_) => Value::Null,
+    }
+}
+
+/// The property every configuration table read from TOML text holds (`[servicenow]`,
+/// `[jira]`, `[pagerduty]`): text TOML refuses is refused with a message; a table it reads
+/// never shows `secret` in its `Debug` output; what `validate` refuses is an
+/// [`ErrorKind::Config`] error with a message that does not show `secret` either.
+///
+/// # Errors
+///
+/// A [`TestCaseError`] naming the broken part of the property.
+pub fn check_config<T: DeserializeOwned + Debug>(
+    text: &str,
+    secret: &str,
+    validate: impl Fn(&T) -> itsm_core::Result<()>,
+) -> Result<(), TestCaseError> {
+    match toml::from_str::<T>(text) {
+        Ok(config) => {
+            let shown = format!("{config:?}");
+            prop_assert!(!shown.contains(secret), "{}", shown);
+            if let Err(e) = validate(&config) {
+                prop_assert_eq!(e.kind(), ErrorKind::Config, "{}", e);
+                prop_assert!(!e.message().trim().is_empty());
+                prop_assert!(!e.to_string().contains(secret), "{}", e);
+            }
+        }
+        Err(e) => prop_assert!(!e.message().trim().is_empty()),
+    }
+    Ok(())
+}
+
+/// `base` with `key = 1` added: at the top when `table` is empty, else as the first line
+/// of `table`, a header (`[fields]`, `[[change.templates]]`) as it stands on a line of its
+/// own in `base`.
+pub fn with_unknown_key(base: &str, table: &str, key: &str) -> String {
+    if table.is_empty() {
+        format!("{key} = 1\n{base}")
+    } else {
+        base.replacen(
+            &format!("\n{table}\n"),
+            &format!("\n{table}\n{key} = 1\n"),
+            1,
+        )
     }
 }
 
