@@ -22,6 +22,8 @@
 use std::fmt::Debug;
 
 use itsm_core::ErrorKind;
+use itsm_incident::SyncEvent;
+use itsm_incident::inbound::webhook::{WebhookDelivery, WebhookRejection};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -498,6 +500,57 @@ pub fn with_unknown_key(base: &str, table: &str, key: &str) -> String {
             1,
         )
     }
+}
+
+/// The property every webhook source's parse holds: an accepted delivery has an id, and
+/// each of its events carries that id as a prefix and passes `identifies` (it names the
+/// record it is about, by key or page); a refusal is [`WebhookRejection::Malformed`] (400)
+/// with a reason.
+///
+/// # Errors
+///
+/// A [`TestCaseError`] naming the broken part of the property.
+pub fn check_delivery(
+    parsed: &Result<WebhookDelivery, WebhookRejection>,
+    identifies: impl Fn(&SyncEvent) -> bool,
+) -> Result<(), TestCaseError> {
+    match parsed {
+        Ok(delivery) => {
+            prop_assert!(!delivery.delivery_id.trim().is_empty());
+            for event in &delivery.events {
+                prop_assert!(event.delivery_id.starts_with(&delivery.delivery_id));
+                prop_assert!(identifies(event), "{:?}", event);
+            }
+        }
+        Err(rejection) => {
+            prop_assert!(
+                matches!(rejection, WebhookRejection::Malformed(_)),
+                "{}",
+                rejection
+            );
+            prop_assert_eq!(rejection.status(), 400);
+            prop_assert!(!rejection.reason().trim().is_empty());
+        }
+    }
+    Ok(())
+}
+
+/// A refusal for authenticity: [`WebhookRejection::Unauthorized`] (401) with a reason that
+/// does not show `secret`.
+///
+/// # Errors
+///
+/// A [`TestCaseError`] naming the broken part of the property.
+pub fn check_unauthorized(rejection: &WebhookRejection, secret: &str) -> Result<(), TestCaseError> {
+    prop_assert!(
+        matches!(rejection, WebhookRejection::Unauthorized(_)),
+        "{}",
+        rejection
+    );
+    prop_assert_eq!(rejection.status(), 401);
+    prop_assert!(!rejection.reason().trim().is_empty());
+    prop_assert!(!rejection.reason().contains(secret), "{}", rejection);
+    Ok(())
 }
 
 #[cfg(test)]
