@@ -3,7 +3,9 @@
 //!
 //! Timestamps in indexed columns are UTC text of fixed width
 //! (`2026-05-01T10:00:00.000000000Z`), which sorts like the instants it names; the
-//! deployment itself is stored as its JSON (`body`), whose timestamps keep their offsets.
+//! deployment itself is stored whole in `body`, with its timestamps' offsets: as JSON
+//! (PostgreSQL, and SQLite ledgers written before the compact form), or in the compact
+//! binary form of [`crate::compact`] (SQLite).
 
 use std::fmt::Display;
 
@@ -75,10 +77,19 @@ pub(crate) fn corrupt(store: &dyn Display, seq: i64, why: impl Display) -> Error
 pub(crate) struct RawRecord<'a> {
     pub(crate) seq: i64,
     pub(crate) key: &'a str,
-    pub(crate) body: &'a str,
+    pub(crate) body: Body<'a>,
     pub(crate) recorded_at: &'a str,
     pub(crate) prev_hash: &'a [u8],
     pub(crate) hash: &'a [u8],
+}
+
+/// A stored deployment, in the form it was written in.
+pub(crate) enum Body<'a> {
+    /// Its JSON.
+    Json(&'a str),
+    /// Its compact binary form ([`crate::compact`]).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    Compact(&'a [u8]),
 }
 
 /// Turns a row into a record; an unreadable column is an [`ErrorKind::Internal`] error
@@ -94,8 +105,12 @@ pub(crate) fn decode(raw: RawRecord<'_>, store: &dyn Display) -> Result<Deployme
             )
         })
     };
-    let deployment: NewDeployment = serde_json::from_str(raw.body)
-        .map_err(|e| corrupt(store, seq, format!("its body is not a deployment: {e}")))?;
+    let deployment: NewDeployment = match raw.body {
+        Body::Json(json) => serde_json::from_str(json)
+            .map_err(|e| corrupt(store, seq, format!("its body is not a deployment: {e}")))?,
+        Body::Compact(bytes) => crate::compact::decode(bytes)
+            .map_err(|why| corrupt(store, seq, format!("its body is damaged: {why}")))?,
+    };
     Ok(DeploymentRecord {
         seq: u64::try_from(seq).map_err(|_| corrupt(store, seq, "its number is negative"))?,
         key: IdempotencyKey::new(raw.key)

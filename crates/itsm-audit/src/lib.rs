@@ -37,6 +37,10 @@
 //! | `mock` | `MockAuditStore`, a `mockall` mock of [`AuditStore`] |
 
 pub mod chain;
+// The compact body form the SQLite store writes (both stores can read it).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+mod compact;
 pub mod compliance;
 pub mod dora;
 pub mod inventory;

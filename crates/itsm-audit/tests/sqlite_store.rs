@@ -65,7 +65,9 @@ async fn updated_body_is_named_as_changed() {
     let (_dir, store) = seeded(10).await;
     raw(&store)
         .execute(
-            "UPDATE audit_deployment SET body = replace(body, 'gh-6', 'gh-666') WHERE seq = 6",
+            // Same length, so that the body still reads as a deployment.
+            "UPDATE audit_deployment SET body = CAST(replace(body, 'gh-6', 'gh-9') AS BLOB) \
+             WHERE seq = 6",
             [],
         )
         .unwrap();

@@ -8,7 +8,7 @@ use time::UtcOffset;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Row};
 
-use super::codec::{self, RawRecord};
+use super::codec::{self, Body, RawRecord};
 use super::tables::pg_error;
 use crate::chain::record_hash;
 use crate::model::{DeploymentFilter, DeploymentRecord, IncidentLink, NewDeployment, RecordHash};
@@ -23,7 +23,7 @@ fn decode_row(row: &Row, shown: &str) -> Result<DeploymentRecord> {
     let raw = RawRecord {
         seq,
         key: row.try_get(1).map_err(bad)?,
-        body: row.try_get(2).map_err(bad)?,
+        body: Body::Json(row.try_get(2).map_err(bad)?),
         recorded_at: row.try_get(3).map_err(bad)?,
         prev_hash: row.try_get(4).map_err(bad)?,
         hash: row.try_get(5).map_err(bad)?,

@@ -1,5 +1,5 @@
 //! Turning records into ledger rows: each record's hash chained on its predecessor, its
-//! JSON body and its fixed-width finishing time.
+//! compact body ([`crate::compact`]) and its fixed-width finishing time.
 //!
 //! A large job is encoded on a second thread while the writer inserts the rows already
 //! encoded, so that hashing and JSON run on one core while SQLite writes on the other.
@@ -37,13 +37,13 @@ pub(super) struct Row<'a> {
     pub(super) prev: RecordHash,
     /// Its hash.
     pub(super) hash: RecordHash,
-    /// Its deployment as JSON (UTF-8).
+    /// Its deployment in the compact form.
     pub(super) body: &'a [u8],
     /// Its finishing time as fixed-width UTC text.
     pub(super) finished: &'a [u8],
 }
 
-/// Where a row's parts are in its chunk's text.
+/// Where a row's parts are in its chunk's bytes.
 struct Slot {
     seq: i64,
     prev: RecordHash,
@@ -52,20 +52,21 @@ struct Slot {
     finished: Range<usize>,
 }
 
-/// Encoded rows sharing one text buffer.
+/// Encoded rows sharing one buffer.
 #[derive(Default)]
 struct Chunk {
-    text: Vec<u8>,
+    bytes: Vec<u8>,
     slots: Vec<Result<Slot>>,
 }
 
 impl Chunk {
     fn clear(&mut self) {
-        self.text.clear();
+        self.bytes.clear();
         self.slots.clear();
     }
 
-    /// Encodes `deployment` as the row after `head`, appending it to the chunk.
+    /// Encodes `deployment` as the row after `head`, appending it to the chunk (its body,
+    /// then its finishing time).
     fn push(
         &mut self,
         head: (i64, RecordHash),
@@ -81,25 +82,16 @@ impl Chunk {
             recorded_at,
             &head.1,
         );
-        let start = self.text.len();
-        let slot = serde_json::to_writer(&mut self.text, deployment)
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Internal,
-                    format!("deployment {key} cannot be written as JSON: {e}"),
-                )
-            })
-            .and_then(|()| {
-                let body = start..self.text.len();
-                codec::fixed_time_into(&mut self.text, deployment.finished_at)?;
-                Ok(Slot {
-                    seq,
-                    prev: head.1,
-                    hash,
-                    finished: body.end..self.text.len(),
-                    body,
-                })
-            });
+        let start = self.bytes.len();
+        crate::compact::encode_into(&mut self.bytes, deployment);
+        let body = start..self.bytes.len();
+        let slot = codec::fixed_time_into(&mut self.bytes, deployment.finished_at).map(|()| Slot {
+            seq,
+            prev: head.1,
+            hash,
+            finished: body.end..self.bytes.len(),
+            body,
+        });
         let next = slot.is_ok().then_some((seq, hash));
         self.slots.push(slot);
         next
@@ -115,8 +107,8 @@ impl Chunk {
             seq: slot.seq,
             prev: slot.prev,
             hash: slot.hash,
-            body: self.text.get(slot.body.clone()).unwrap_or_default(),
-            finished: self.text.get(slot.finished.clone()).unwrap_or_default(),
+            body: self.bytes.get(slot.body.clone()).unwrap_or_default(),
+            finished: self.bytes.get(slot.finished.clone()).unwrap_or_default(),
         }))
     }
 }
@@ -221,7 +213,7 @@ fn encode_ahead(
 ) {
     for part in records.chunks(CHUNK_ROWS) {
         let mut chunk = Chunk {
-            text: Vec::with_capacity(part.len() * 512),
+            bytes: Vec::with_capacity(part.len() * 256),
             slots: Vec::with_capacity(part.len()),
         };
         let mut failed = false;

@@ -3,10 +3,10 @@
 use std::path::Path;
 
 use itsm_core::{ExternalRef, IdempotencyKey, ListRequest, Listing, Result};
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
-use super::codec::{self, RawRecord};
+use super::codec::{self, Body, RawRecord};
 use super::schema::sql_error;
 use crate::model::{DeploymentFilter, DeploymentRecord, IncidentLink, RecordHash};
 
@@ -39,10 +39,26 @@ pub(super) fn decode_row(row: &Row<'_>, path: &Path) -> Result<DeploymentRecord,
     let seq: i64 = row.get(0)?;
     let text = |i: usize| row.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
     let blob = |i: usize| row.get_ref(i).and_then(|v| v.as_blob().map_err(Into::into));
+    // Records written before the compact form hold their JSON as text. The first byte
+    // tells the forms apart whatever SQLite's storage class says (an edit by hand can turn
+    // a blob into text).
+    let body = match row.get_ref(2)? {
+        ValueRef::Blob(bytes) | ValueRef::Text(bytes) => match std::str::from_utf8(bytes) {
+            Ok(json) if bytes.first() != Some(&crate::compact::FORMAT) => Body::Json(json),
+            _ => Body::Compact(bytes),
+        },
+        other => {
+            return Err(RowError::Corrupt(codec::corrupt(
+                &path.display(),
+                seq,
+                format!("its body is {}, not text or bytes", other.data_type()),
+            )));
+        }
+    };
     let raw = RawRecord {
         seq,
         key: text(1)?,
-        body: text(2)?,
+        body,
         recorded_at: text(3)?,
         prev_hash: blob(4)?,
         hash: blob(5)?,

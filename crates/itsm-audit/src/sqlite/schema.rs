@@ -14,7 +14,8 @@ use super::SqliteOptions;
 /// The ledger's migrations; `audit_schema.version` is how many were applied. The ledger
 /// keeps its own version table (not `PRAGMA user_version`) so that it can share a database
 /// file with other stores.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE audit_deployment (
     seq INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE,
@@ -39,7 +40,13 @@ CREATE TABLE audit_incident_link (
     PRIMARY KEY (system, id)
 );
 CREATE INDEX audit_incident_link_deployment ON audit_incident_link (deployment_key);
-"];
+",
+    // Version 2: new records keep their body in the compact binary form (a BLOB in `body`;
+    // records written before stay JSON text and are read as such). No table changes: the
+    // version tells an older itsm, which cannot read compact bodies, to stop with a clear
+    // error instead of reporting the records as corrupt.
+    "SELECT 1;",
+];
 
 /// Opens a connection with the ledger's settings (WAL, busy timeout, synchronous level)
 /// and brings the schema up to date.

@@ -175,7 +175,7 @@ fn insert_all(
                     deployment.environment.is_production(),
                     text(row.finished),
                     recorded_text,
-                    text(row.body),
+                    ToSqlOutput::Borrowed(ValueRef::Blob(row.body)),
                     &row.prev.0[..],
                     &row.hash.0[..],
                 ])
