@@ -507,3 +507,70 @@ async fn the_store_refusing_rows_answers_503_never_429() {
     assert_eq!(rows(&path).len(), 1);
     server.stop().await.unwrap();
 }
+
+/// Records the nice value and name of the thread each alert is processed on.
+#[cfg(target_os = "linux")]
+#[derive(Debug, Default)]
+struct PriorityProbe {
+    seen: std::sync::Mutex<Vec<(i32, String)>>,
+}
+
+#[cfg(target_os = "linux")]
+#[async_trait::async_trait]
+impl itsm_cli::serve::AlertProcessor for PriorityProbe {
+    async fn process(&self, _alert: &itsm_incident::Alert) -> itsm_core::Result<()> {
+        let nice = rustix::process::getpriority_process(None).unwrap();
+        let name = std::thread::current().name().unwrap_or("").to_owned();
+        self.seen.lock().unwrap().push((nice, name));
+        Ok(())
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_processed_on_threads_at_the_configured_lower_priority() {
+    let ours = rustix::process::getpriority_process(None).unwrap();
+    for (nice, own_threads) in [(12u8, true), (0, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path().join("q.db"));
+        config.processing_nice = nice;
+        let probe = std::sync::Arc::new(PriorityProbe::default());
+        let server = start(config, Some(probe.clone())).await;
+        let (status, _) = post(&server.url("/v1/alerts"), generic("Down", "firing", "p1")).await;
+        assert_eq!(status, 202);
+        wait_for("processing", LIMIT, || {
+            !probe.seen.lock().unwrap().is_empty()
+        })
+        .await;
+        let (seen_nice, name) = probe.seen.lock().unwrap()[0].clone();
+        assert_eq!(
+            name == "itsm-process",
+            own_threads,
+            "{name}, processing_nice = {nice}"
+        );
+        // Lowering the priority always works; the test process may already run lower.
+        assert_eq!(
+            seen_nice,
+            ours.max(i32::from(nice)),
+            "processing_nice = {nice}"
+        );
+        server.stop().await.unwrap();
+    }
+    // Accepting keeps the server's priority.
+    assert_eq!(rustix::process::getpriority_process(None).unwrap(), ours);
+}
+
+#[tokio::test]
+async fn a_processing_nice_value_above_19_is_refused_before_anything_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path().join("q.db"));
+    config.processing_nice = 20;
+    let err = itsm_cli::serve::Server::builder(config)
+        .processor(TestProcessor::new())
+        .bind()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("processing_nice is 20"), "{err}");
+    assert!(!dir.path().join("q.db").exists());
+}

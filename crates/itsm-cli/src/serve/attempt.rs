@@ -45,6 +45,8 @@ pub(crate) struct Processing {
     pub(crate) sync: Option<Arc<SyncEngine>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) retry: RetryConfig,
+    /// The runtime attempts run on (at a lower priority); `None`: the current one.
+    pub(crate) runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Processing {
@@ -53,15 +55,18 @@ impl Processing {
         let processor = self.processor.clone();
         let sync = self.sync.clone();
         let metrics = self.metrics.clone();
-        set.spawn(async move {
+        let attempt = async move {
             let started = std::time::Instant::now();
             let result = match item.as_ref() {
                 QueueItem::Alert(alert) => processor.process(alert).await,
                 QueueItem::Sync(event) => apply_sync(sync.as_deref(), &metrics, event).await,
             };
             (result, started.elapsed())
-        })
-        .id()
+        };
+        match &self.runtime {
+            Some(runtime) => set.spawn_on(attempt, runtime).id(),
+            None => set.spawn(attempt).id(),
+        }
     }
 
     /// The finished attempt's task id and result (a panic is a non-retryable failure);

@@ -17,6 +17,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9095";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How long a replica holds a row it claimed from the PostgreSQL queue, by default.
 pub const DEFAULT_QUEUE_LEASE_MS: u64 = 30_000;
+/// The nice value of the alert processing threads, by default (see
+/// [`ServeConfig::processing_nice`]).
+pub const DEFAULT_PROCESSING_NICE: u8 = 10;
+
 /// How often a replica looks for rows in the PostgreSQL queue, by default.
 pub const DEFAULT_QUEUE_POLL_MS: u64 = 250;
 
@@ -29,6 +33,7 @@ pub const DEFAULT_QUEUE_POLL_MS: u64 = 250;
 /// queue_db = "/var/lib/itsm/alert-queue.db"
 /// synchronous = "full"
 /// concurrency = 8
+/// processing_nice = 10        # 0 to 19; 0 processes at the same priority as accepting
 /// queue = "sqlite"            # or "postgres", shared by several replicas
 /// # queue_url = "postgres://itsm@127.0.0.1:5432/itsm"   # better: ITSM_SERVE_QUEUE_URL
 /// # queue_schema = "itsm_serve"
@@ -67,6 +72,13 @@ pub struct ServeConfig {
     /// How failed processing is retried.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// The nice value (0 to 19) of the threads that process queued alerts (Linux; default
+    /// [`DEFAULT_PROCESSING_NICE`]): when accepting and processing compete for the CPU,
+    /// accepting goes first, so that senders get their answer quickly while the backlog
+    /// waits safely in the queue. `0` processes on the server's own threads at the same
+    /// priority.
+    #[serde(default = "default_processing_nice")]
+    pub processing_nice: u8,
     /// Where the queue lives: a SQLite file (the default; one process) or PostgreSQL
     /// (several replicas share it).
     #[serde(default)]
@@ -129,6 +141,7 @@ impl Default for ServeConfig {
             synchronous: Synchronous::Full,
             concurrency: default_concurrency(),
             retry: RetryConfig::default(),
+            processing_nice: DEFAULT_PROCESSING_NICE,
             queue: QueueKind::Sqlite,
             queue_url: None,
             queue_schema: None,
@@ -168,6 +181,7 @@ impl fmt::Debug for ServeConfig {
             .field("synchronous", &self.synchronous)
             .field("concurrency", &self.concurrency)
             .field("retry", &self.retry)
+            .field("processing_nice", &self.processing_nice)
             .field("queue", &self.queue)
             .field("queue_url", &self.queue_url_redacted())
             .field("queue_schema", &self.queue_schema)
@@ -253,6 +267,9 @@ fn default_max_body_bytes() -> usize {
 }
 fn default_concurrency() -> usize {
     8
+}
+fn default_processing_nice() -> u8 {
+    DEFAULT_PROCESSING_NICE
 }
 fn default_initial_backoff_ms() -> u64 {
     1_000

@@ -28,6 +28,7 @@ mod config;
 mod intake;
 mod metrics;
 mod postgres;
+mod priority;
 mod processor;
 pub mod queue;
 mod routes;
@@ -51,9 +52,11 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 
+use priority::ProcessingRuntime;
+
 pub use config::{
-    DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_LEASE_MS, DEFAULT_QUEUE_POLL_MS,
-    QueueKind, RetryConfig, ServeConfig, Synchronous,
+    DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_PROCESSING_NICE, DEFAULT_QUEUE_LEASE_MS,
+    DEFAULT_QUEUE_POLL_MS, QueueKind, RetryConfig, ServeConfig, Synchronous,
 };
 pub use postgres::{Leadership, PostgresQueue};
 pub use processor::AlertProcessor;
@@ -146,6 +149,11 @@ impl ServerBuilder {
                 ));
             }
         }
+        // Started before the queue opens, so that a bad nice value is refused first.
+        let processing_runtime = match self.processor {
+            Some(_) => ProcessingRuntime::start(self.config.processing_nice)?,
+            None => None,
+        };
         let opening = match self.config.queue {
             QueueKind::Sqlite => open_sqlite(&self.config).await?,
             QueueKind::Postgres => open_postgres(&self.config).await?,
@@ -210,6 +218,7 @@ impl ServerBuilder {
             sync: self.sync,
             metrics,
             queue,
+            processing_runtime,
         })
     }
 }
@@ -299,6 +308,8 @@ pub struct BoundServer {
     sync: Option<Arc<SyncEngine>>,
     metrics: Arc<Metrics>,
     queue: Queue,
+    /// Where processing runs when it runs at a lower priority (`None`: on this runtime).
+    processing_runtime: Option<ProcessingRuntime>,
 }
 
 impl BoundServer {
@@ -349,6 +360,7 @@ impl BoundServer {
             sync,
             metrics,
             queue,
+            processing_runtime,
             ..
         } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -357,6 +369,9 @@ impl BoundServer {
             sync,
             metrics: metrics.clone(),
             retry: config.retry,
+            runtime: processing_runtime
+                .as_ref()
+                .and_then(ProcessingRuntime::handle),
         });
         let (intake, worker, writer) = match queue {
             Queue::Sqlite {
@@ -423,6 +438,8 @@ impl BoundServer {
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        // The worker has finished the alerts in hand: nothing runs there any more.
+        drop(processing_runtime);
         match writer {
             QueueWriter::Sqlite(writer) => writer.stop().await,
             QueueWriter::Postgres(writer) => writer.stop().await,
