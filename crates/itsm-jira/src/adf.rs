@@ -1,21 +1,69 @@
 //! Atlassian Document Format: plain text in (one paragraph per line), plain text out.
 
-use serde_json::{Value, json};
+use serde::ser::{Serialize, SerializeSeq, SerializeStruct, Serializer};
+use serde_json::Value;
 
 /// An ADF document holding `text`, one paragraph per line (empty lines are kept as empty
 /// paragraphs so the text reads back the same).
 pub(crate) fn doc(text: &str) -> Value {
-    let paragraphs: Vec<Value> = text
-        .split('\n')
-        .map(|line| {
-            if line.is_empty() {
-                json!({ "type": "paragraph", "content": [] })
-            } else {
-                json!({ "type": "paragraph", "content": [{ "type": "text", "text": line }] })
-            }
-        })
-        .collect();
-    json!({ "type": "doc", "version": 1, "content": paragraphs })
+    serde_json::to_value(Doc(text)).unwrap_or(Value::Null)
+}
+
+/// The document of [`doc`], serialised straight into a request body (no `Value` tree built
+/// first): `{"type": "doc", "version": 1, "content": [paragraph...]}`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Doc<'a>(pub(crate) &'a str);
+
+impl Serialize for Doc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut doc = s.serialize_struct("Doc", 3)?;
+        doc.serialize_field("type", "doc")?;
+        doc.serialize_field("version", &1)?;
+        doc.serialize_field("content", &Paragraphs(self.0))?;
+        doc.end()
+    }
+}
+
+/// One paragraph per line.
+struct Paragraphs<'a>(&'a str);
+
+impl Serialize for Paragraphs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for line in self.0.split('\n') {
+            seq.serialize_element(&Paragraph(line))?;
+        }
+        seq.end()
+    }
+}
+
+/// `{"type": "paragraph", "content": []}`, or with one text node for a non-empty line.
+struct Paragraph<'a>(&'a str);
+
+impl Serialize for Paragraph<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut p = s.serialize_struct("Paragraph", 2)?;
+        p.serialize_field("type", "paragraph")?;
+        let text: &[TextNode<'_>] = if self.0.is_empty() {
+            &[]
+        } else {
+            &[TextNode(self.0)]
+        };
+        p.serialize_field("content", text)?;
+        p.end()
+    }
+}
+
+/// `{"type": "text", "text": ...}`.
+struct TextNode<'a>(&'a str);
+
+impl Serialize for TextNode<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_struct("TextNode", 2)?;
+        t.serialize_field("type", "text")?;
+        t.serialize_field("text", self.0)?;
+        t.end()
+    }
 }
 
 /// The text of an ADF document (or of a plain string, as older payloads send): text nodes
@@ -78,6 +126,18 @@ mod tests {
             "Deployed checkout 1.4.2"
         );
         assert_eq!(text(&d), text_in);
+        assert_eq!(
+            d,
+            serde_json::json!({ "type": "doc", "version": 1, "content": [
+                { "type": "paragraph", "content": [{ "type": "text", "text": "Deployed checkout 1.4.2" }] },
+                { "type": "paragraph", "content": [] },
+                { "type": "paragraph", "content": [{ "type": "text", "text": "Pipeline run 991" }] },
+            ] })
+        );
+        // Written straight into a body, it is the same JSON.
+        let direct: Value =
+            serde_json::from_str(&serde_json::to_string(&Doc(text_in)).unwrap()).unwrap();
+        assert_eq!(direct, d);
     }
 
     #[test]

@@ -108,7 +108,10 @@ impl JiraClient {
     }
 
     /// `POST /rest/api/3/issue` (not retried once sent: it may have created the issue).
-    pub(crate) async fn create_issue(&self, body: &Value) -> Result<CreatedIssue> {
+    pub(crate) async fn create_issue<B: serde::Serialize + ?Sized>(
+        &self,
+        body: &B,
+    ) -> Result<CreatedIssue> {
         self.http
             .send_json(Request::post("rest/api/3/issue").json(body))
             .await

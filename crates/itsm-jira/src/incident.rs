@@ -17,6 +17,8 @@ use itsm_incident::{
 use serde_json::{Value, json};
 
 use crate::adapter::{Inner, Jira, comment_update, merge, not_configured};
+use crate::adf::Doc;
+use crate::body::{self, IssueProperty, Name, NewIssue, NewIssueFields, ServiceField};
 use crate::config::{IncidentConfig, KeyCarrier, MajorFlag};
 use crate::labels::jql_string;
 use crate::model::{Issue, time_of};
@@ -165,17 +167,24 @@ impl Inner {
         })
     }
 
-    async fn read_incident(
-        &self,
-        cfg: &IncidentConfig,
-        key: &str,
-    ) -> Result<(Incident, Vec<String>)> {
+    /// The incident `key` without its links (`GET` issue), and its labels.
+    async fn read_issue(&self, cfg: &IncidentConfig, key: &str) -> Result<(Incident, Vec<String>)> {
         let issue = self
             .client
             .issue(key, &self.incident_fields(cfg), self.incident_properties())
             .await?;
         let labels = issue.fields.labels.clone();
-        let mut incident = self.incident_from(cfg, issue)?;
+        Ok((self.incident_from(cfg, issue)?, labels))
+    }
+
+    /// The incident `key` with the records it links to (`GET` issue, `GET` remote links),
+    /// and its labels.
+    async fn read_incident(
+        &self,
+        cfg: &IncidentConfig,
+        key: &str,
+    ) -> Result<(Incident, Vec<String>)> {
+        let (mut incident, labels) = self.read_issue(cfg, key).await?;
         incident.links_to = self
             .client
             .remote_links(key)
@@ -186,11 +195,31 @@ impl Inner {
         Ok((incident, labels))
     }
 
-    fn service_fields(&self, cfg: &IncidentConfig, service: &ServiceId) -> Value {
+    /// Adds (or updates, for the same `globalId`) the remote link from issue `key` to `to`.
+    async fn add_link(&self, key: &str, to: &ExternalRef) -> Result<()> {
+        let url = to
+            .url
+            .clone()
+            .or_else(|| self.client.reference(key).url)
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let body = json!({
+            "globalId": global_id(to),
+            "application": { "name": "itsm-rs", "type": "itsm" },
+            "object": { "url": url, "title": to.to_string() },
+        });
+        self.client.add_remote_link(key, &body).await
+    }
+
+    fn service_field<'a>(
+        &self,
+        cfg: &'a IncidentConfig,
+        service: &'a ServiceId,
+    ) -> ServiceField<'a> {
         if cfg.service_field == "components" {
-            json!({ "components": [{ "name": service.as_str() }] })
+            ServiceField::Components(service.as_str())
         } else {
-            json!({ cfg.service_field.clone(): service.as_str() })
+            ServiceField::Custom(&cfg.service_field, service.as_str())
         }
     }
 
@@ -217,11 +246,26 @@ fn parse_global_id(id: &str) -> Option<ExternalRef> {
     Some(ExternalRef::new(system, record))
 }
 
-fn priority_name(cfg: &IncidentConfig, p: Priority) -> String {
+/// What reading the remote links of a new issue gives once `links` were added to it in
+/// order: one reference per `globalId` (Jira updates a link whose `globalId` it has), as
+/// the `globalId` reads back (no URL).
+fn links_as_read(links: &[ExternalRef]) -> Vec<ExternalRef> {
+    let mut out: Vec<ExternalRef> = Vec::with_capacity(links.len());
+    for read in links
+        .iter()
+        .filter_map(|to| parse_global_id(&global_id(to)))
+    {
+        if !out.iter().any(|r| global_id(r) == global_id(&read)) {
+            out.push(read);
+        }
+    }
+    out
+}
+
+fn priority_name(cfg: &IncidentConfig, p: Priority) -> &str {
     cfg.priorities
         .get(usize::from(p.number() - 1))
-        .cloned()
-        .unwrap_or_default()
+        .map_or("", String::as_str)
 }
 
 #[async_trait]
@@ -254,34 +298,42 @@ impl IncidentSystem for Jira {
         if let Some(t) = &new.tenant {
             labels.push(inner.labels.label("tenant", t.as_str()));
         }
-        let mut body = json!({});
+        let mut properties = Vec::new();
         if inner.config.key_carrier == KeyCarrier::Label {
             labels.push(inner.key_label(key));
         } else {
-            body["properties"] =
-                json!([{ "key": inner.config.key_property, "value": { "key": key.as_str() } }]);
+            properties.push(IssueProperty {
+                key: &inner.config.key_property,
+                value: body::Key { key: key.as_str() },
+            });
         }
         let mut description = new.description.clone();
         for link in &new.links {
             description.push_str(&format!("\n{}: {}", link.label, link.url));
         }
-        let fields = merge(
-            json!({
-                "project": { "key": cfg.project },
-                "issuetype": { "name": cfg.issue_type },
-                "summary": new.summary,
-                "description": crate::adf::doc(&description),
-                "priority": { "name": priority_name(cfg, new.priority) },
-                "labels": labels,
-            }),
-            inner.service_fields(cfg, &new.assignment.service),
-        );
-        body["fields"] = fields;
+        let body = NewIssue {
+            fields: NewIssueFields {
+                project: body::Key { key: &cfg.project },
+                issuetype: Name {
+                    name: &cfg.issue_type,
+                },
+                summary: &new.summary,
+                description: Doc(&description),
+                priority: Name {
+                    name: priority_name(cfg, new.priority),
+                },
+                labels,
+                service: inner.service_field(cfg, &new.assignment.service),
+            },
+            properties,
+        };
         let created = inner.client.create_issue(&body).await?;
         for to in &new.links_to {
-            self.link(&IncidentId::new(&created.key)?, to).await?;
+            inner.add_link(&created.key, to).await?;
         }
-        let mut incident = inner.read_incident(cfg, &created.key).await?.0;
+        // The new issue's remote links are the ones just written: not read back.
+        let mut incident = inner.read_issue(cfg, &created.key).await?.0;
+        incident.links_to = links_as_read(&new.links_to);
         // A key that is not label-safe is stored hashed and cannot be read back: return the
         // key the incident was created with, as the lookup by key does.
         incident.key = Some(key.clone());
@@ -425,7 +477,7 @@ impl IncidentSystem for Jira {
                 .map(|l| json!({ "add": l })),
         );
         let body = json!({
-            "fields": inner.service_fields(cfg, &to.service),
+            "fields": inner.service_field(cfg, &to.service),
             "update": { "labels": ops },
         });
         inner.client.edit_issue(id.as_str(), &body).await?;
@@ -477,18 +529,7 @@ impl IncidentSystem for Jira {
     async fn link(&self, id: &IncidentId, to: &ExternalRef) -> Result<Incident> {
         let inner = &*self.inner;
         let cfg = inner.incident_config("link")?;
-        let url = to
-            .url
-            .clone()
-            .or_else(|| inner.client.reference(id.as_str()).url)
-            .map(|u| u.to_string())
-            .unwrap_or_default();
-        let body = json!({
-            "globalId": global_id(to),
-            "application": { "name": "itsm-rs", "type": "itsm" },
-            "object": { "url": url, "title": to.to_string() },
-        });
-        inner.client.add_remote_link(id.as_str(), &body).await?;
+        inner.add_link(id.as_str(), to).await?;
         Ok(inner.read_incident(cfg, id.as_str()).await?.0)
     }
 
@@ -533,4 +574,36 @@ fn current_status_name(cfg: &IncidentConfig, state: IncidentState) -> String {
         .first()
         .cloned()
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_as_read_keep_one_per_global_id_in_order_without_urls() {
+        let url = "https://acme.pagerduty.com/incidents/PT4KHLK"
+            .parse()
+            .unwrap();
+        let written = [
+            ExternalRef::new("pagerduty", "PT4KHLK").with_url(url),
+            ExternalRef::new("servicenow", "INC0010001"),
+            ExternalRef::new("pagerduty", "PT4KHLK"),
+        ];
+        let read = links_as_read(&written);
+        assert_eq!(
+            read,
+            [
+                ExternalRef::new("pagerduty", "PT4KHLK"),
+                ExternalRef::new("servicenow", "INC0010001"),
+            ]
+        );
+        assert!(read.iter().all(|r| r.url.is_none()));
+        // A system with a colon reads back split at its first colon, as the remote link's
+        // globalId does.
+        assert_eq!(
+            links_as_read(&[ExternalRef::new("a:b", "c")]),
+            [ExternalRef::new("a", "b:c")]
+        );
+    }
 }

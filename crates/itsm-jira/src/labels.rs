@@ -45,17 +45,27 @@ impl Labels {
 
     /// The value of the first `name` label among `labels`, unless it was hashed.
     pub(crate) fn value<'a>(&self, labels: &'a [String], name: &str) -> Option<&'a str> {
-        let head = format!("{}{name}:", self.prefix);
         labels
             .iter()
-            .find_map(|l| l.strip_prefix(head.as_str()))
+            .find_map(|l| self.value_of(l, name))
             .filter(|v| !v.starts_with("sha256-"))
     }
 
     /// Every label of `name` among `labels` (for removing them).
     pub(crate) fn all<'a>(&self, labels: &'a [String], name: &str) -> Vec<&'a String> {
-        let head = format!("{}{name}:", self.prefix);
-        labels.iter().filter(|l| l.starts_with(&head)).collect()
+        labels
+            .iter()
+            .filter(|l| self.value_of(l, name).is_some())
+            .collect()
+    }
+
+    /// What follows `<prefix><name>:` in `label`, if it starts so (without building the
+    /// head: incidents are read often).
+    fn value_of<'a>(&self, label: &'a str, name: &str) -> Option<&'a str> {
+        label
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix(name)?
+            .strip_prefix(':')
     }
 }
 
@@ -101,6 +111,11 @@ mod tests {
         assert_eq!(l.value(&labels, "service"), Some("checkout"));
         assert_eq!(l.value(&labels, "key"), None);
         assert_eq!(l.all(&labels, "key"), [&hashed]);
+        // A name that is the start of another's is not that other.
+        let labels = vec!["itsm-keys:a".to_owned(), "itsm-key:b".to_owned()];
+        assert_eq!(l.value(&labels, "key"), Some("b"));
+        assert_eq!(l.all(&labels, "key"), [&labels[1]]);
+        assert_eq!(l.value(&["other-key:c".to_owned()], "key"), None);
     }
 
     #[test]

@@ -56,6 +56,7 @@
 
 mod adapter;
 mod adf;
+mod body;
 mod change;
 mod client;
 mod config;

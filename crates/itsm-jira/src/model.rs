@@ -1,7 +1,10 @@
 //! The Jira and JSM JSON the adapter reads: tolerant (unknown fields ignored, everything
 //! optional that Jira may leave out).
 
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -30,23 +33,20 @@ pub(crate) struct Issue {
     pub(crate) properties: serde_json::Map<String, Value>,
 }
 
-/// The fields the adapter reads; custom fields stay in `other`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// The fields the adapter reads; custom fields stay in `other`. Every field is optional,
+/// and a `null` list reads as empty.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct IssueFields {
     pub(crate) summary: Option<String>,
     pub(crate) description: Option<Value>,
     pub(crate) status: Option<Named>,
-    #[serde(deserialize_with = "null_as_default")]
     pub(crate) labels: Vec<String>,
     pub(crate) resolution: Option<Named>,
     pub(crate) resolutiondate: Option<Value>,
     pub(crate) created: Option<Value>,
     pub(crate) updated: Option<Value>,
     pub(crate) priority: Option<Named>,
-    #[serde(deserialize_with = "null_as_default")]
     pub(crate) components: Vec<Named>,
-    #[serde(flatten)]
     pub(crate) other: serde_json::Map<String, Value>,
 }
 
@@ -56,12 +56,45 @@ impl IssueFields {
     }
 }
 
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+// Read key by key rather than derived with `#[serde(flatten)] other`, which first buffers
+// the whole object: issues are read on every operation.
+impl<'de> Deserialize<'de> for IssueFields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(FieldsVisitor)
+    }
+}
+
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = IssueFields;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an issue's fields object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IssueFields, A::Error> {
+        let mut f = IssueFields::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "summary" => f.summary = map.next_value()?,
+                "description" => f.description = map.next_value()?,
+                "status" => f.status = map.next_value()?,
+                "labels" => f.labels = map.next_value::<Option<_>>()?.unwrap_or_default(),
+                "resolution" => f.resolution = map.next_value()?,
+                "resolutiondate" => f.resolutiondate = map.next_value()?,
+                "created" => f.created = map.next_value()?,
+                "updated" => f.updated = map.next_value()?,
+                "priority" => f.priority = map.next_value()?,
+                "components" => f.components = map.next_value::<Option<_>>()?.unwrap_or_default(),
+                _ => {
+                    let value = map.next_value()?;
+                    f.other.insert(key, value);
+                }
+            }
+        }
+        Ok(f)
+    }
 }
 
 /// A page of `GET /rest/api/3/search/jql`.
@@ -313,5 +346,33 @@ mod tests {
         assert_eq!(issue.fields.status(), "Open");
         assert!(issue.fields.labels.is_empty());
         assert_eq!(issue.fields.other["customfield_1"], 3);
+        let issue: Issue = serde_json::from_value(serde_json::json!({
+            "key": "OPS-2", "fields": {
+                "summary": null, "description": null, "components": null, "priority": null,
+                "created": "2019-06-09T12:00:00.000+0000", "resolutiondate": null,
+                "customfield_2": {"value": "Major"}, "issuetype": {"name": "Incident"}
+            }
+        }))
+        .unwrap();
+        let f = &issue.fields;
+        assert!(f.summary.is_none() && f.description.is_none() && f.priority.is_none());
+        assert!(f.components.is_empty() && f.labels.is_empty());
+        assert_eq!(f.status(), "");
+        assert!(time_of(&f.created).is_some() && time_of(&f.resolutiondate).is_none());
+        assert_eq!(f.other.len(), 2);
+        assert_eq!(f.other["customfield_2"]["value"], "Major");
+        let issue: Issue = serde_json::from_value(serde_json::json!({"key": "OPS-3"})).unwrap();
+        assert!(issue.fields.other.is_empty() && issue.properties.is_empty());
+        // The wrong shape is an error, not a guess.
+        assert!(
+            serde_json::from_value::<Issue>(
+                serde_json::json!({"key": "OPS-4", "fields": {"labels": "x"}})
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_value::<Issue>(serde_json::json!({"key": "OPS-5", "fields": []}))
+                .is_err()
+        );
     }
 }

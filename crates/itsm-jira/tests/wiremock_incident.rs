@@ -35,8 +35,8 @@ fn ok(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
 
-/// The reads that follow every write: the issue and its remote links.
-async fn mount_read(server: &MockServer, issue: Value) {
+/// The read of the issue itself.
+async fn mount_issue(server: &MockServer, issue: Value) {
     Mock::given(method("GET"))
         .and(path("/rest/api/3/issue/ED-24"))
         .and(query_param(
@@ -47,9 +47,38 @@ async fn mount_read(server: &MockServer, issue: Value) {
         .respond_with(ok(issue))
         .mount(server)
         .await;
+}
+
+/// The reads that follow every write but a create: the issue and its remote links.
+async fn mount_read(server: &MockServer, issue: Value) {
+    mount_issue(server, issue).await;
     Mock::given(method("GET"))
         .and(path("/rest/api/3/issue/ED-24/remotelink"))
         .respond_with(ok(json!([])))
+        .mount(server)
+        .await;
+}
+
+/// A create knows the links it wrote: it never reads the remote links back.
+async fn refuse_link_reads(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/rest/api/3/issue/ED-24/remotelink"))
+        .respond_with(ok(json!([])))
+        .expect(0)
+        .mount(server)
+        .await;
+}
+
+/// The key lookup of a create, finding nothing.
+async fn mount_key_lookup_empty(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/rest/api/3/search/jql"))
+        .and(query_param("jql", KEY_JQL))
+        .and(query_param("maxResults", "1"))
+        .and(header("authorization", BASIC))
+        .and(header("accept", "application/json"))
+        .respond_with(ok(fixture("search-empty.json")))
+        .expect(1)
         .mount(server)
         .await;
 }
@@ -80,16 +109,7 @@ const KEY_JQL: &str =
 #[tokio::test]
 async fn create_looks_up_the_key_then_posts_the_issue() {
     let (server, jira) = setup().await;
-    Mock::given(method("GET"))
-        .and(path("/rest/api/3/search/jql"))
-        .and(query_param("jql", KEY_JQL))
-        .and(query_param("maxResults", "1"))
-        .and(header("authorization", BASIC))
-        .and(header("accept", "application/json"))
-        .respond_with(ok(fixture("search-empty.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_key_lookup_empty(&server).await;
     Mock::given(method("POST"))
         .and(path("/rest/api/3/issue"))
         .and(header("authorization", BASIC))
@@ -111,9 +131,11 @@ async fn create_looks_up_the_key_then_posts_the_issue() {
         .expect(1)
         .mount(&server)
         .await;
-    mount_read(&server, fixture("incident-issue.json")).await;
+    mount_issue(&server, fixture("incident-issue.json")).await;
+    refuse_link_reads(&server).await;
     let incident = jira.create_incident(&key(), &new_incident()).await.unwrap();
     assert_eq!(incident.id.as_str(), "ED-24");
+    assert!(incident.links_to.is_empty());
     assert_eq!(incident.priority, Priority::P2);
     assert_eq!(incident.state, IncidentState::New);
     assert_eq!(incident.assignment.service.as_str(), "checkout");
@@ -124,6 +146,64 @@ async fn create_looks_up_the_key_then_posts_the_issue() {
             .and_then(|e| e.url)
             .map(|u| u.path().to_owned()),
         Some("/browse/ED-24".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn create_posts_its_links_and_returns_them_without_reading_them_back() {
+    let (server, jira) = setup().await;
+    mount_key_lookup_empty(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("issue-created.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for (global_id, url, title) in [
+        (
+            "itsm:pagerduty:PT4KHLK",
+            "https://acme.pagerduty.com/incidents/PT4KHLK",
+            "pagerduty:PT4KHLK",
+        ),
+        (
+            "itsm:servicenow:INC0010001",
+            "https://acme.service-now.com/incident.do?sys_id=1",
+            "servicenow:INC0010001",
+        ),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/rest/api/3/issue/ED-24/remotelink"))
+            .and(body_json(json!({
+                "globalId": global_id,
+                "application": { "name": "itsm-rs", "type": "itsm" },
+                "object": { "url": url, "title": title },
+            })))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": 10000 })))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    mount_issue(&server, fixture("incident-issue.json")).await;
+    refuse_link_reads(&server).await;
+    let page = ExternalRef::new("pagerduty", "PT4KHLK").with_url(
+        "https://acme.pagerduty.com/incidents/PT4KHLK"
+            .parse()
+            .unwrap(),
+    );
+    let mut new = new_incident();
+    let ticket = ExternalRef::new("servicenow", "INC0010001").with_url(
+        "https://acme.service-now.com/incident.do?sys_id=1"
+            .parse()
+            .unwrap(),
+    );
+    new.links_to = vec![page, ticket];
+    let incident = jira.create_incident(&key(), &new).await.unwrap();
+    assert_eq!(
+        incident.links_to,
+        [
+            ExternalRef::new("pagerduty", "PT4KHLK"),
+            ExternalRef::new("servicenow", "INC0010001"),
+        ]
     );
 }
 

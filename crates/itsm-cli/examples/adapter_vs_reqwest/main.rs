@@ -5,7 +5,8 @@
 //! ```text
 //! cargo build --release --locked -p itsm-cli --example sim_server --example adapter_vs_reqwest
 //! target/release/examples/adapter_vs_reqwest [--vendor all|pagerduty|servicenow|jira] \
-//!     [--requests 3000] [--rounds 3] [--concurrency 1] [--clients both|adapter]
+//!     [--requests 3000] [--rounds 3] [--concurrency 1] [--clients both|adapter|bare] \
+//!     [--op both|create|get]
 //! ```
 //!
 //! Operations: PagerDuty `trigger` (Events API v2 enqueue) and `get` (REST incident);
@@ -15,6 +16,8 @@
 //! as JSON. CPU time is the process's (the sum of its threads' `/proc/self/task/*/schedstat`
 //! run time); the client runs on a single-threaded tokio runtime. Each figure is the best
 //! of `--rounds` alternating rounds. Lines starting with `RESULT` are machine-readable.
+//! `--clients` and `--op` narrow a run to one client or one operation (for instruction
+//! counts under `valgrind --tool=callgrind`, where the whole process is counted).
 
 mod ops;
 mod record;
@@ -36,7 +39,9 @@ struct Options {
     requests: usize,
     rounds: usize,
     concurrency: usize,
+    adapter: bool,
     bare: bool,
+    ops: Vec<Op>,
 }
 
 fn options() -> Result<Options, String> {
@@ -45,7 +50,9 @@ fn options() -> Result<Options, String> {
         requests: 3000,
         rounds: 3,
         concurrency: 1,
+        adapter: true,
         bare: true,
+        ops: vec![Op::Create, Op::Get],
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -57,8 +64,12 @@ fn options() -> Result<Options, String> {
             "--requests" => o.requests = value.parse().map_err(|e| bad(&e))?,
             "--rounds" => o.rounds = value.parse().map_err(|e| bad(&e))?,
             "--concurrency" => o.concurrency = value.parse().map_err(|e| bad(&e))?,
-            "--clients" if value == "both" => o.bare = true,
-            "--clients" if value == "adapter" => o.bare = false,
+            "--clients" if value == "both" => (o.adapter, o.bare) = (true, true),
+            "--clients" if value == "adapter" => (o.adapter, o.bare) = (true, false),
+            "--clients" if value == "bare" => (o.adapter, o.bare) = (false, true),
+            "--op" if value == "both" => o.ops = vec![Op::Create, Op::Get],
+            "--op" if value == "create" => o.ops = vec![Op::Create],
+            "--op" if value == "get" => o.ops = vec![Op::Get],
             _ => return Err(format!("unknown flag or value: {flag} {value}")),
         }
     }
@@ -140,7 +151,7 @@ fn next_key() -> String {
     format!("bk{:012}", NEXT_KEY.fetch_add(1, Ordering::Relaxed))
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Create,
     Get,
@@ -243,8 +254,14 @@ async fn vendor(o: &Options, vendor: &str) -> Result<(), BoxError> {
     let id: Arc<str> = id.into();
     let mut creates = 1;
     for (op, requests) in [(Op::Create, create_requests), (Op::Get, get_requests)] {
+        if !o.ops.contains(&op) {
+            continue;
+        }
         let per_op = requests.len();
-        let mut clients = vec![("adapter", adapter.clone())];
+        let mut clients = Vec::new();
+        if o.adapter {
+            clients.push(("adapter", adapter.clone()));
+        }
         if o.bare {
             clients.push(("bare-reqwest", bare(requests)));
         }
