@@ -190,11 +190,11 @@ impl ServiceNow {
         let field = &self.config.catalog.key_field;
         if !field.trim().is_empty() {
             let query = format!("{field}={}", query_value(&value));
-            return self.table_find(self.ritm_table(), &query).await;
+            return self.table_find(self.ritm_table(), &query, None).await;
         }
         let variable = &self.config.catalog.variables.key;
         for id in self.items_with_variable(variable, &value, 1).await? {
-            match self.table_get(self.ritm_table(), &id).await {
+            match self.table_get(self.ritm_table(), &id, None).await {
                 Ok(r) => return Ok(Some(r)),
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -410,7 +410,7 @@ impl ServiceNow {
             query_value(request_id),
             query_value(item)
         );
-        let record = self.table_find(self.ritm_table(), &query).await?.ok_or_else(|| {
+        let record = self.table_find(self.ritm_table(), &query, None).await?.ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidResponse,
                 format!("ServiceNow ordered request {request_id} but it has no requested item for catalog item {item}"),
@@ -423,11 +423,11 @@ impl ServiceNow {
         let mut body = Map::new();
         put(&mut body, field, Self::correlation_value(key));
         let id = record.sys_id().unwrap_or_default();
-        self.table_patch(self.ritm_table(), &id, &body).await
+        self.table_patch(self.ritm_table(), &id, &body, None).await
     }
 
     async fn ritm(&self, id: &RequestId) -> Result<Record> {
-        self.table_get(self.ritm_table(), id.as_str())
+        self.table_get(self.ritm_table(), id.as_str(), None)
             .await
             .map_err(|e| e.with_context("request", id))
     }
@@ -631,7 +631,7 @@ impl SpecialistCatalog for ServiceNow {
             "work_notes",
             transition_note(to, &by, note.as_deref()),
         );
-        self.table_patch(self.ritm_table(), id.as_str(), &body)
+        self.table_patch(self.ritm_table(), id.as_str(), &body, None)
             .await
             .map_err(|e| e.with_context("request", id))?;
         self.get_request(id).await
@@ -659,7 +659,7 @@ impl SpecialistCatalog for ServiceNow {
                 "comments",
                 journal::with_marker(&comment.text, key, Some(&author)),
             );
-            self.table_patch(self.ritm_table(), id.as_str(), &body)
+            self.table_patch(self.ritm_table(), id.as_str(), &body, None)
                 .await
                 .map_err(|e| e.with_context("request", id))?;
         }

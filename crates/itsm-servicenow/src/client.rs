@@ -23,6 +23,8 @@ pub(crate) const CORRELATION_MAX: usize = 100;
 pub struct ServiceNow {
     pub(crate) config: Arc<ServiceNowConfig>,
     pub(crate) api: Api,
+    /// The `sysparm_fields` of incident requests (see [`ServiceNow::incident_fields`]).
+    pub(crate) incident_fields: Arc<str>,
 }
 
 impl fmt::Debug for ServiceNow {
@@ -38,20 +40,22 @@ impl ServiceNow {
     /// The adapter for a validated configuration (see [`ServiceNowConfig::validate`]).
     pub fn new(config: ServiceNowConfig) -> Result<Self> {
         let http = config.http_client()?;
-        Ok(ServiceNow {
-            config: Arc::new(config),
-            api: Api::new(http),
-        })
+        Ok(Self::assemble(config, http))
     }
 
     /// The adapter with a client built elsewhere (other retry or timeout settings); the
     /// client's base URL must be the instance URL.
     pub fn with_client(config: ServiceNowConfig, http: HttpClient) -> Result<Self> {
         config.validate()?;
-        Ok(ServiceNow {
+        Ok(Self::assemble(config, http))
+    }
+
+    fn assemble(config: ServiceNowConfig, http: HttpClient) -> Self {
+        ServiceNow {
+            incident_fields: Self::incident_fields(&config.fields).into(),
             config: Arc::new(config),
             api: Api::new(http),
-        })
+        }
     }
 
     /// The configuration.
@@ -79,30 +83,40 @@ impl ServiceNow {
         format!("{}/{}", Self::table(table), segment(sys_id))
     }
 
-    /// A Table API read of one record, every field with value and display value.
-    pub(crate) async fn table_get(&self, table: &str, sys_id: &str) -> Result<Record> {
-        let req = Request::get(Self::table_record(table, sys_id))
-            .query(&[("sysparm_display_value", "all")]);
+    /// A Table API read of one record (its `fields`, see [`answer`]).
+    pub(crate) async fn table_get(
+        &self,
+        table: &str,
+        sys_id: &str,
+        fields: Option<&str>,
+    ) -> Result<Record> {
+        let req = answer(Request::get(Self::table_record(table, sys_id)), fields);
         self.api.one(req).await
     }
 
-    /// A Table API update; the answer carries values and display values.
+    /// A Table API update; the answer is the record (its `fields`, see [`answer`]).
     pub(crate) async fn table_patch(
         &self,
         table: &str,
         sys_id: &str,
         body: &Map<String, Value>,
+        fields: Option<&str>,
     ) -> Result<Record> {
-        let req = Request::patch(Self::table_record(table, sys_id))
-            .query(&[("sysparm_display_value", "all")])
-            .json(body);
+        let req = answer(Request::patch(Self::table_record(table, sys_id)), fields).json(body);
         self.api.one(req).await
     }
 
-    /// The first record of `table` matching `query`, if any.
-    pub(crate) async fn table_find(&self, table: &str, query: &str) -> Result<Option<Record>> {
-        let req = Request::get(Self::table(table))
-            .query(&[("sysparm_query", query), ("sysparm_display_value", "all")]);
+    /// The first record of `table` matching `query`, if any (its `fields`, see [`answer`]).
+    pub(crate) async fn table_find(
+        &self,
+        table: &str,
+        query: &str,
+        fields: Option<&str>,
+    ) -> Result<Option<Record>> {
+        let req = answer(
+            Request::get(Self::table(table)).query(&[("sysparm_query", query)]),
+            fields,
+        );
         Ok(self.api.list(req, 1, 0).await?.items.into_iter().next())
     }
 
@@ -155,6 +169,22 @@ pub(crate) fn segment(text: &str) -> String {
         }
     }
     out
+}
+
+/// A Table API request whose answer carries each field's value and display value
+/// (`sysparm_display_value=all`: the mappings read references by name and choices, times
+/// and flags by value). With `fields`, only those fields (`sysparm_fields`, comma
+/// separated) and no reference links (`sysparm_exclude_reference_link`), which the
+/// mappings never read; without, every field of the record.
+pub(crate) fn answer(req: Request, fields: Option<&str>) -> Request {
+    let req = req.query(&[("sysparm_display_value", "all")]);
+    match fields {
+        Some(fields) => req.query(&[
+            ("sysparm_fields", fields),
+            ("sysparm_exclude_reference_link", "true"),
+        ]),
+        None => req,
+    }
 }
 
 /// Sets `field` in `body` unless the field is turned off (empty name).

@@ -3,189 +3,44 @@
 use async_trait::async_trait;
 use itsm_core::{
     Capabilities, Error, ExternalRef, IdempotencyKey, ListRequest, Listing, Person, Result,
-    ServiceId, TeamId, TenantId,
 };
 use itsm_http::Request;
 use itsm_incident::{
     Assignment, Incident, IncidentFilter, IncidentId, IncidentState, IncidentSystem, NewIncident,
-    Note, Priority, Resolution, ServiceKind, capability,
+    Note, Priority, Resolution, capability,
 };
 use serde_json::{Map, Value};
 
 use crate::SYSTEM;
 use crate::api::page_of;
-use crate::client::{ServiceNow, bad_record, put};
+use crate::client::{ServiceNow, answer, put};
+use crate::incident_map::{impact_urgency, link_line};
 use crate::journal;
 use crate::record::{Record, query_value};
-
-/// `impact` and `urgency` giving `priority` in ServiceNow's default priority lookup
-/// (priority = impact + urgency - 1).
-pub(crate) fn impact_urgency(priority: Priority) -> (u8, u8) {
-    match priority {
-        Priority::P1 => (1, 1),
-        Priority::P2 => (1, 2),
-        Priority::P3 => (2, 2),
-        Priority::P4 => (2, 3),
-        Priority::P5 => (3, 3),
-    }
-}
-
-fn priority_of(number: i64) -> Option<Priority> {
-    Some(match number {
-        1 => Priority::P1,
-        2 => Priority::P2,
-        3 => Priority::P3,
-        4 => Priority::P4,
-        5 => Priority::P5,
-        _ => return None,
-    })
-}
-
-fn kind_name(kind: ServiceKind) -> &'static str {
-    match kind {
-        ServiceKind::DigitalService => "digital_service",
-        ServiceKind::Cots => "cots",
-        ServiceKind::Foundational => "foundational",
-    }
-}
-
-fn kind_of(text: Option<String>) -> ServiceKind {
-    match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
-        Some("cots") => ServiceKind::Cots,
-        Some("foundational") => ServiceKind::Foundational,
-        _ => ServiceKind::DigitalService,
-    }
-}
-
-/// `system:id` lines (an optional URL after a space) of the links field.
-fn links_of(text: &str) -> Vec<ExternalRef> {
-    text.lines()
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let (system, id) = parts.next()?.split_once(':')?;
-            let reference = ExternalRef::new(system, id);
-            Some(match parts.next().and_then(|u| url::Url::parse(u).ok()) {
-                Some(url) => reference.with_url(url),
-                None => reference,
-            })
-        })
-        .collect()
-}
-
-fn link_line(reference: &ExternalRef) -> String {
-    match &reference.url {
-        Some(url) => format!("{}:{} {url}", reference.system, reference.id),
-        None => format!("{}:{}", reference.system, reference.id),
-    }
-}
 
 impl ServiceNow {
     fn incident_table(&self) -> &str {
         &self.config.tables.incident
     }
 
-    /// An incident from a Table API record.
-    pub(crate) fn incident_from(&self, r: &Record) -> Result<Incident> {
-        let f = &self.config.fields;
-        let what = "incident";
-        let sys_id = r
-            .sys_id()
-            .ok_or_else(|| bad_record(what, "sys_id", "check the instance URL"))?;
-        let service = r
-            .display(&f.service)
-            .and_then(|s| ServiceId::new(s).ok())
-            .ok_or_else(|| bad_record(what, &f.service, "set the incident's configuration item"))?;
-        let priority = r
-            .number("priority")
-            .and_then(priority_of)
-            .or_else(|| {
-                let sum = r.number("impact")? + r.number("urgency")? - 1;
-                priority_of(sum)
-            })
-            .unwrap_or(Priority::P3);
-        let state = self
-            .config
-            .incident_states
-            .state(&r.text("state"), r.flag(&f.acknowledged));
-        let major = r.value("major_incident_state").is_some_and(|m| {
-            m.eq_ignore_ascii_case(&self.config.incident.major_state)
-                || m.eq_ignore_ascii_case("proposed")
-        });
-        Ok(Incident {
-            id: IncidentId::new(&sys_id)?,
-            number: r.value("number"),
-            key: self.key_of(r),
-            summary: r.text("short_description"),
-            description: r.text("description"),
-            state,
-            priority,
-            major,
-            assignment: Assignment {
-                service,
-                kind: kind_of(r.value(&f.service_kind)),
-                team: r
-                    .display("assignment_group")
-                    .and_then(|t| TeamId::new(t).ok()),
-            },
-            tenant: r.value(&f.tenant).and_then(|t| TenantId::new(t).ok()),
-            acknowledged_by: None,
-            links_to: r.value(&f.links).map(|l| links_of(&l)).unwrap_or_default(),
-            links: Vec::new(),
-            external: Some(self.external(self.incident_table(), &sys_id)),
-            opened_at: r.time("opened_at").or_else(|| r.time("sys_created_on")),
-            resolved_at: r.time("resolved_at"),
-        })
-    }
-
-    fn incident_body(&self, key: &IdempotencyKey, new: &NewIncident) -> Map<String, Value> {
-        let f = &self.config.fields;
-        let mut body = Map::new();
-        put(&mut body, "short_description", new.summary.clone());
-        let mut description = new.description.clone();
-        for link in &new.links {
-            description.push_str(&format!("\n{}: {}", link.label, link.url));
-        }
-        put(
-            &mut body,
-            "description",
-            description.trim_start().to_owned(),
-        );
-        let (impact, urgency) = impact_urgency(new.priority);
-        put(&mut body, "impact", impact.to_string());
-        put(&mut body, "urgency", urgency.to_string());
-        self.put_assignment(&mut body, &new.assignment);
-        put(&mut body, &f.correlation, Self::correlation_value(key));
-        if let Some(tenant) = &new.tenant {
-            put(&mut body, &f.tenant, tenant.as_str());
-        }
-        if !new.links_to.is_empty() {
-            let lines: Vec<String> = new.links_to.iter().map(link_line).collect();
-            put(&mut body, &f.links, lines.join("\n"));
-        }
-        body
-    }
-
-    fn put_assignment(&self, body: &mut Map<String, Value>, to: &Assignment) {
-        let f = &self.config.fields;
-        put(body, &f.service, to.service.as_str());
-        put(body, &f.service_kind, kind_name(to.kind));
-        // Without a team the group is cleared, so that it is not left with the old service's team.
-        put(
-            body,
-            "assignment_group",
-            to.team.as_ref().map_or("", TeamId::as_str),
-        );
-    }
-
     async fn incident_record(&self, id: &IncidentId) -> Result<Record> {
-        self.table_get(self.incident_table(), id.as_str())
-            .await
-            .map_err(|e| e.with_context("incident", id))
+        self.table_get(
+            self.incident_table(),
+            id.as_str(),
+            Some(&self.incident_fields),
+        )
+        .await
+        .map_err(|e| e.with_context("incident", id))
     }
 
     async fn patch_incident(&self, id: &IncidentId, body: &Map<String, Value>) -> Result<Incident> {
         let record = self
-            .table_patch(self.incident_table(), id.as_str(), body)
+            .table_patch(
+                self.incident_table(),
+                id.as_str(),
+                body,
+                Some(&self.incident_fields),
+            )
             .await
             .map_err(|e| e.with_context("incident", id))?;
         self.incident_from(&record)
@@ -262,15 +117,18 @@ impl IncidentSystem for ServiceNow {
         if let Some(existing) = self.find_incident_by_key(key).await? {
             return Ok(existing);
         }
-        let req = Request::post(Self::table(self.incident_table()))
-            .query(&[("sysparm_display_value", "all")])
-            .json(&self.incident_body(key, new));
+        let req = answer(
+            Request::post(Self::table(self.incident_table())),
+            Some(&self.incident_fields),
+        )
+        .json(&self.incident_body(key, new));
         let record = self.api.one(req).await?;
         self.incident_from(&record)
     }
 
     async fn find_incident_by_key(&self, key: &IdempotencyKey) -> Result<Option<Incident>> {
-        self.table_find(self.incident_table(), &self.key_query(key))
+        let fields = Some(&*self.incident_fields);
+        self.table_find(self.incident_table(), &self.key_query(key), fields)
             .await?
             .map(|r| self.incident_from(&r))
             .transpose()
@@ -287,10 +145,11 @@ impl IncidentSystem for ServiceNow {
     ) -> Result<Listing<Incident>> {
         let (limit, offset) = page_of(page)?;
         let query = self.incident_query(filter);
-        let req = Request::get(Self::table(self.incident_table())).query(&[
-            ("sysparm_query", query.as_str()),
-            ("sysparm_display_value", "all"),
-        ]);
+        let req = answer(
+            Request::get(Self::table(self.incident_table()))
+                .query(&[("sysparm_query", query.as_str())]),
+            Some(&self.incident_fields),
+        );
         let records = self.api.list(req, limit, offset).await?;
         let mut items = Vec::new();
         for record in &records.items {
@@ -437,34 +296,5 @@ impl IncidentSystem for ServiceNow {
         put(&mut body, "close_code", close_code);
         put(&mut body, "close_notes", notes);
         self.patch_incident(id, &body).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn priorities_follow_servicenows_lookup() {
-        for p in [
-            Priority::P1,
-            Priority::P2,
-            Priority::P3,
-            Priority::P4,
-            Priority::P5,
-        ] {
-            let (i, u) = impact_urgency(p);
-            assert_eq!(priority_of(i64::from(i) + i64::from(u) - 1), Some(p), "{p}");
-        }
-        assert_eq!(priority_of(0), None);
-    }
-
-    #[test]
-    fn links_round_trip() {
-        let a = ExternalRef::new("pagerduty", "PT4KHLK")
-            .with_url(url::Url::parse("https://acme.pagerduty.com/incidents/PT4KHLK").unwrap());
-        let b = ExternalRef::new("alertmanager", "abc");
-        let text = [link_line(&a), link_line(&b), "junk".into()].join("\n");
-        assert_eq!(links_of(&text), vec![a, b]);
     }
 }

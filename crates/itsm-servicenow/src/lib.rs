@@ -123,6 +123,7 @@ mod client;
 pub mod config;
 mod config_catalog;
 mod incident;
+mod incident_map;
 mod journal;
 mod record;
 pub mod webhook;

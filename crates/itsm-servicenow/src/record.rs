@@ -44,6 +44,8 @@ impl Record {
         if field.is_empty() {
             return None;
         }
+        #[cfg(test)]
+        reads::note(field);
         match self.0.get(field)? {
             Value::Object(obj) => obj.get("value").and_then(scalar),
             other => scalar(other),
@@ -55,6 +57,8 @@ impl Record {
         if field.is_empty() {
             return None;
         }
+        #[cfg(test)]
+        reads::note(field);
         match self.0.get(field)? {
             Value::Object(obj) => obj
                 .get("display_value")
@@ -112,6 +116,34 @@ pub(crate) fn format_time(at: OffsetDateTime) -> String {
 /// Escapes a value for an encoded query: `^` separates terms, so `^` becomes `^^`.
 pub(crate) fn query_value(value: &str) -> String {
     value.replace('^', "^^")
+}
+
+/// Which fields a mapping reads (tests only): every read of a [`Record`] goes through
+/// [`Record::value`] or [`Record::display`], which note the field here, so a test can
+/// compare what a mapping reads with the `sysparm_fields` it asks for.
+#[cfg(test)]
+pub(crate) mod reads {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    thread_local! {
+        static READS: RefCell<Option<BTreeSet<String>>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn note(field: &str) {
+        READS.with(|r| {
+            if let Some(set) = r.borrow_mut().as_mut() {
+                set.insert(field.to_owned());
+            }
+        });
+    }
+
+    /// The fields `f` read from records on this thread.
+    pub(crate) fn during(f: impl FnOnce()) -> BTreeSet<String> {
+        READS.with(|r| *r.borrow_mut() = Some(BTreeSet::new()));
+        f();
+        READS.with(|r| r.borrow_mut().take()).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +207,24 @@ mod tests {
             format_time(datetime!(2026-05-01 12:00 +2)),
             "2026-05-01 10:00:00"
         );
+    }
+
+    #[test]
+    fn reads_are_noted_only_while_asked() {
+        let r = record(json!({"a": "1", "b": {"value": "2", "display_value": "two"}}));
+        let seen = reads::during(|| {
+            r.value("a");
+            r.display("b");
+            r.flag("missing");
+            r.value("");
+        });
+        let expected: Vec<&str> = vec!["a", "b", "missing"];
+        assert_eq!(
+            seen.iter().map(String::as_str).collect::<Vec<_>>(),
+            expected
+        );
+        r.value("after");
+        assert!(reads::during(|| ()).is_empty());
     }
 
     #[test]

@@ -24,6 +24,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const BASIC: &str = "Basic aXRzbS5pbnRlZ3JhdGlvbjpzM2NyM3Q="; // itsm.integration:s3cr3t
 const INC: &str = "9d385017c611228701d22104cc95c371";
 const CHG_ID: &str = "1c832706732023002728660c4cf6a7b9";
+/// The `sysparm_fields` of incident requests with the default field names.
+const INCIDENT_FIELDS: &str = "sys_id,number,short_description,description,state,priority,impact,urgency,major_incident_state,assignment_group,opened_at,sys_created_on,resolved_at,correlation_id,cmdb_ci,u_itsm_service_kind,u_itsm_acknowledged,u_itsm_links,u_itsm_tenant";
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -85,6 +87,8 @@ async fn create_incident_looks_up_the_key_then_posts_impact_urgency_and_referenc
             "correlation_id=alertmanager/checkout/HighLatency",
         ))
         .and(query_param("sysparm_display_value", "all"))
+        .and(query_param("sysparm_fields", INCIDENT_FIELDS))
+        .and(query_param("sysparm_exclude_reference_link", "true"))
         .and(query_param("sysparm_limit", "1"))
         .and(query_param("sysparm_offset", "0"))
         .and(header("authorization", BASIC))
@@ -96,6 +100,8 @@ async fn create_incident_looks_up_the_key_then_posts_impact_urgency_and_referenc
     Mock::given(method("POST"))
         .and(path("/api/now/table/incident"))
         .and(query_param("sysparm_display_value", "all"))
+        .and(query_param("sysparm_fields", INCIDENT_FIELDS))
+        .and(query_param("sysparm_exclude_reference_link", "true"))
         .and(header("authorization", BASIC))
         .and(header("content-type", "application/json"))
         .and(body_json(json!({
@@ -188,12 +194,16 @@ async fn set_state_acknowledged_patches_state_flag_and_a_work_note() {
     Mock::given(method("GET"))
         .and(path(format!("/api/now/table/incident/{INC}")))
         .and(query_param("sysparm_display_value", "all"))
+        .and(query_param("sysparm_fields", INCIDENT_FIELDS))
+        .and(query_param("sysparm_exclude_reference_link", "true"))
         .respond_with(ok(fixture("incident_created.json")))
         .mount(&server)
         .await;
     Mock::given(method("PATCH"))
         .and(path(format!("/api/now/table/incident/{INC}")))
         .and(query_param("sysparm_display_value", "all"))
+        .and(query_param("sysparm_fields", INCIDENT_FIELDS))
+        .and(query_param("sysparm_exclude_reference_link", "true"))
         .and(body_json(json!({
             "state": "2",
             "u_itsm_acknowledged": "true",
@@ -327,6 +337,9 @@ async fn list_incidents_pages_with_offset_and_the_link_header() {
     Mock::given(method("GET"))
         .and(path("/api/now/table/incident"))
         .and(query_param("sysparm_query", "cmdb_ci.name=checkout^stateIN2^major_incident_state=accepted^ORDERBYDESCsys_created_on"))
+        .and(query_param("sysparm_display_value", "all"))
+        .and(query_param("sysparm_fields", INCIDENT_FIELDS))
+        .and(query_param("sysparm_exclude_reference_link", "true"))
         .and(query_param("sysparm_limit", "1"))
         .and(query_param("sysparm_offset", "0"))
         .respond_with(ok(fixture("incident_plain.json")).insert_header("link", link.as_str()))

@@ -4,7 +4,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::store::{Display, Row, Tables, now_text, render};
+use super::store::{Row, Tables, View, now_text, render};
 use super::table::{not_found, write};
 use super::{Req, ServiceNowSim, error, page, result};
 
@@ -17,7 +17,8 @@ pub(super) fn handle(sim: &ServiceNowSim, req: &Req, rest: &[&str]) -> Response 
     let mut guard = sim.lock();
     let state = &mut *guard;
     let base = state.base.clone();
-    let show = |row: &Row| render(&base, row, Display::Both, None);
+    let view = View::all();
+    let show = |row: &Row| render(&base, row, &view);
     let tables = &mut state.tables;
     match (&req.method, rest) {
         (&Method::GET, []) => {

@@ -1,7 +1,8 @@
 //! A stateful simulator of a ServiceNow instance, for the subset the `itsm-servicenow`
 //! adapter uses: the Table API (`/api/now/table/<table>[/<sys_id>]`, with
 //! `sysparm_query`, `sysparm_limit` / `sysparm_offset` and the `Link` header,
-//! `sysparm_display_value`, `sysparm_fields`), the Change Management API
+//! `sysparm_display_value`, `sysparm_fields` and `sysparm_exclude_reference_link` on reads,
+//! creates and updates), the Change Management API
 //! (`/api/sn_chg_rest/change/...`: normal, emergency and standard changes, templates,
 //! `nextstates`, `approvals`, `conflict`), and the Service Catalog API
 //! (`/api/sn_sc/servicecatalog/...`: items and their variables, `order_now`, the cart and
@@ -9,10 +10,12 @@
 //! checkout), writing `sc_request`, `sc_req_item` and `sc_item_option_mtom`.
 //!
 //! Same paths, field names, status codes and `{"error": {...}, "status": "failure"}`
-//! bodies as an instance; state in memory. Business rules it keeps: incident priority from
-//! impact and urgency, journal fields (`work_notes`, `comments`) written to
-//! `sys_journal_field`, resolving needs a close code and notes, the change state model of
-//! `nextstates` (approval requested on assess, scheduled once approved).
+//! bodies as an instance; state in memory. Incident records carry the fields of a base
+//! instance's `incident` table (about ninety, most empty on a new record), so that an
+//! answer without `sysparm_fields` has the size of a real one. Business rules it keeps:
+//! incident priority from impact and urgency, journal fields (`work_notes`, `comments`)
+//! written to `sys_journal_field`, resolving needs a close code and notes, the change state
+//! model of `nextstates` (approval requested on assess, scheduled once approved).
 //!
 //! Every request needs an `Authorization` header (401 otherwise); every answer sets a
 //! `JSESSIONID` cookie, and [`ServiceNowSim::cookies_received`] counts requests that sent
@@ -33,8 +36,11 @@
 
 mod catalog;
 mod change;
+mod incident;
 mod store;
 mod table;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

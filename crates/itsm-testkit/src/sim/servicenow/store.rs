@@ -8,8 +8,11 @@ use serde_json::{Map, Value, json};
 /// One row: field name to stored text (references hold the name they were written with).
 pub(super) type Row = BTreeMap<String, String>;
 
+/// The user the simulator records as the creator when the request names none.
+pub(super) const INTEGRATION_USER: &str = "itsm.integration";
+
 /// Fields the simulator renders as references (`{link, value}`; display value = stored name).
-const REFERENCES: [&str; 10] = [
+const REFERENCES: [&str; 28] = [
     "cmdb_ci",
     "assignment_group",
     "requested_by",
@@ -20,6 +23,24 @@ const REFERENCES: [&str; 10] = [
     "opened_by",
     "requested_for",
     "request_item",
+    "assigned_to",
+    "business_service",
+    "caller_id",
+    "caused_by",
+    "closed_by",
+    "company",
+    "contract",
+    "delivery_plan",
+    "delivery_task",
+    "location",
+    "parent",
+    "parent_incident",
+    "problem_id",
+    "reopened_by",
+    "resolved_by",
+    "rfc",
+    "service_offering",
+    "universal_request",
 ];
 
 /// The tables, in insertion order per table.
@@ -61,7 +82,7 @@ impl Tables {
         row.insert("sys_created_on".into(), now.clone());
         row.insert("sys_updated_on".into(), now);
         row.entry("sys_created_by".into())
-            .or_insert_with(|| "itsm.integration".into());
+            .or_insert_with(|| INTEGRATION_USER.into());
         self.rows.entry(table.to_owned()).or_default().push(row);
         id
     }
@@ -218,11 +239,62 @@ impl Display {
     }
 }
 
-/// One row as JSON.
-pub(super) fn render(base: &str, row: &Row, display: Display, fields: Option<&[String]>) -> Value {
+/// What a Table API answer carries, from the request's `sysparm_display_value`,
+/// `sysparm_fields` and `sysparm_exclude_reference_link`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct View {
+    display: Display,
+    /// Only these fields (`None`: every field of the record).
+    fields: Option<Vec<String>>,
+    /// Whether references carry their `link`.
+    links: bool,
+}
+
+impl View {
+    /// Values and display values of every field, with links (the Change Management API).
+    pub(super) fn all() -> View {
+        View {
+            display: Display::Both,
+            fields: None,
+            links: true,
+        }
+    }
+
+    /// The view a Table API request asks for. An empty `sysparm_fields` asks for every
+    /// field, as on an instance; names are trimmed and empty ones dropped.
+    pub(super) fn of(
+        display_value: Option<&str>,
+        fields: Option<&str>,
+        exclude_reference_link: Option<&str>,
+    ) -> View {
+        let fields: Option<Vec<String>> = fields
+            .map(|f| {
+                f.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|f| !f.is_empty());
+        View {
+            display: Display::of(display_value),
+            fields,
+            links: !exclude_reference_link.is_some_and(|e| e.trim().eq_ignore_ascii_case("true")),
+        }
+    }
+
+    fn shows(&self, field: &str) -> bool {
+        self.fields
+            .as_ref()
+            .is_none_or(|f| f.iter().any(|x| x == field))
+    }
+}
+
+/// One row as JSON, as `view` asks.
+pub(super) fn render(base: &str, row: &Row, view: &View) -> Value {
     let mut out = Map::new();
     for (name, stored) in row {
-        if fields.is_some_and(|f| !f.iter().any(|x| x == name)) {
+        if !view.shows(name) {
             continue;
         }
         let is_ref = REFERENCES.contains(&name.as_str()) && !stored.is_empty();
@@ -231,16 +303,17 @@ pub(super) fn render(base: &str, row: &Row, display: Display, fields: Option<&[S
         } else {
             stored.clone()
         };
-        let link = format!("{base}api/now/table/{name}/{value}");
-        let json = match (display, is_ref) {
-            (Display::Raw, true) => json!({ "link": link, "value": value }),
+        let mut json = match (view.display, is_ref) {
+            (Display::Raw, true) => json!({ "value": value }),
             (Display::Raw, false) => json!(stored),
             (Display::Names, _) => json!(stored),
-            (Display::Both, true) => {
-                json!({ "display_value": stored, "value": value, "link": link })
-            }
+            (Display::Both, true) => json!({ "display_value": stored, "value": value }),
             (Display::Both, false) => json!({ "display_value": stored, "value": stored }),
         };
+        if let (true, true, Value::Object(obj)) = (is_ref, view.links, &mut json) {
+            let link = format!("{base}api/now/table/{name}/{value}");
+            obj.insert("link".into(), Value::String(link));
+        }
         out.insert(name.clone(), json);
     }
     Value::Object(out)

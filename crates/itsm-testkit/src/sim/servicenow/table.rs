@@ -3,20 +3,22 @@
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
-use super::store::{Display, Row, Tables, now_text, render};
+use super::incident;
+use super::store::{Row, Tables, View, now_text, render};
 use super::{Req, ServiceNowSim, error, page, result};
 
 /// Journal fields: written to `sys_journal_field`, never stored on the record.
 const JOURNAL: [&str; 2] = ["work_notes", "comments"];
 
 pub(super) fn handle(sim: &ServiceNowSim, req: &Req, rest: &[&str]) -> Response {
-    let display = Display::of(req.param("sysparm_display_value"));
-    let fields: Option<Vec<String>> = req
-        .param("sysparm_fields")
-        .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect());
+    let view = View::of(
+        req.param("sysparm_display_value"),
+        req.param("sysparm_fields"),
+        req.param("sysparm_exclude_reference_link"),
+    );
     let mut state = sim.lock();
     let base = state.base.clone();
-    let show = |row: &Row| render(&base, row, display, fields.as_deref());
+    let show = |row: &Row| render(&base, row, &view);
     match (&req.method, rest) {
         (&Method::GET, [table]) => {
             let rows = state
@@ -114,7 +116,9 @@ fn rules(table: &str, before: Option<&Row>, row: &mut Row) -> Result<(), Box<Res
     row.insert("priority".into(), (impact + urgency - 1).to_string());
     if before.is_none() {
         row.insert("opened_at".into(), now_text());
+        incident::fill_new(row);
     }
+    incident::derive(before, row);
     let was = before.and_then(|b| b.get("state")).map(String::as_str);
     if row.get("state").map(String::as_str) == Some("6") && was != Some("6") {
         let missing = ["close_code", "close_notes"]
