@@ -5,29 +5,13 @@ mod common;
 
 use itsm_audit::AuditStore;
 use itsm_audit::chain::ChainProblemKind;
-use itsm_audit::sqlite::SqliteAuditStore;
 use itsm_core::ErrorKind;
-use rusqlite::Connection;
-
-async fn seeded(n: usize) -> (tempfile::TempDir, SqliteAuditStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteAuditStore::open(dir.path().join("ledger.db"), common::clock()).unwrap();
-    store
-        .append_batch(&common::batch("seed", 1, n))
-        .await
-        .unwrap();
-    (dir, store)
-}
-
-fn raw(store: &SqliteAuditStore) -> Connection {
-    Connection::open(store.path()).unwrap()
-}
 
 #[tokio::test]
 async fn new_records_are_stored_compactly() {
-    let (_dir, store) = seeded(3).await;
+    let (_dir, store) = common::seeded_sqlite(3).await;
     let records = store.scan(1, 10).await.unwrap();
-    let conn = raw(&store);
+    let conn = common::raw(&store);
     for record in &records {
         let (kind, len): (String, i64) = conn
             .query_row(
@@ -44,10 +28,10 @@ async fn new_records_are_stored_compactly() {
 
 #[tokio::test]
 async fn json_records_of_earlier_versions_read_and_verify_beside_compact_ones() {
-    let (_dir, store) = seeded(6).await;
+    let (_dir, store) = common::seeded_sqlite(6).await;
     let compact = store.scan(1, 10).await.unwrap();
     // What an earlier version wrote: the same deployments as JSON text.
-    let conn = raw(&store);
+    let conn = common::raw(&store);
     for record in &compact[..3] {
         conn.execute(
             "UPDATE audit_deployment SET body = ?1 WHERE seq = ?2",
@@ -85,8 +69,8 @@ async fn json_records_of_earlier_versions_read_and_verify_beside_compact_ones() 
 
 #[tokio::test]
 async fn a_damaged_compact_body_is_an_error_naming_the_record() {
-    let (_dir, store) = seeded(5).await;
-    let conn = raw(&store);
+    let (_dir, store) = common::seeded_sqlite(5).await;
+    let conn = common::raw(&store);
     // Cut short: the last byte dropped.
     conn.execute(
         "UPDATE audit_deployment SET body = substr(body, 1, length(body) - 1) WHERE seq = 2",

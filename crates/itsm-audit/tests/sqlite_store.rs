@@ -16,17 +16,11 @@ fn open(dir: &TempDir) -> SqliteAuditStore {
 }
 
 async fn seeded(n: usize) -> (TempDir, SqliteAuditStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    store
-        .append_batch(&common::batch("seed", 1, n))
-        .await
-        .unwrap();
-    (dir, store)
+    common::seeded_sqlite(n).await
 }
 
 fn raw(store: &SqliteAuditStore) -> Connection {
-    Connection::open(store.path()).unwrap()
+    common::raw(store)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

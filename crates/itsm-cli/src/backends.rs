@@ -1,8 +1,10 @@
 //! Which systems the commands run against, from the configuration: the embedded store
 //! always (team directory, notifications, sync state, tenants), the change and ticketing
 //! system of `[backend] kind` (the store, ServiceNow or Jira), and the paging platform (the
-//! store, or PagerDuty when `[pagerduty]` / `PAGERDUTY_*` is configured), with the
-//! webhooks `itsm serve` mounts for them.
+//! store, or PagerDuty when `[pagerduty]` / `PAGERDUTY_*` is configured), the specialist
+//! catalog (the vendor's when `[backend] kind` names a vendor whose table configures
+//! specialist offerings, the store's otherwise), with the webhooks `itsm serve` mounts for
+//! them.
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use itsm_local::LocalStore;
 use itsm_pagerduty::{PagerDuty, PagerDutyWebhooks};
 use itsm_servicenow::ServiceNow;
 use itsm_servicenow::webhook::ServiceNowWebhook;
+use itsm_specialist::SpecialistCatalog;
 
 use crate::config::Config;
 
@@ -28,6 +31,9 @@ pub(crate) struct Backends {
     pub(crate) changes: Arc<dyn ChangeSystem>,
     /// Ticketing and paging, with their names.
     pub(crate) systems: Systems,
+    /// Where specialist offerings and requests live, and its system's name.
+    pub(crate) specialists: Arc<dyn SpecialistCatalog>,
+    pub(crate) specialist_system: &'static str,
     /// PagerDuty, when configured (change events go there).
     pub(crate) pagerduty: Option<Arc<PagerDuty>>,
     /// The webhooks of the configured vendors.
@@ -40,6 +46,8 @@ impl Backends {
         let store = LocalStore::open(config.db_path(), clock)?;
         let local = Arc::new(store.clone());
         let mut webhooks: Vec<Arc<dyn WebhookSource>> = Vec::new();
+        let mut specialists: (Arc<dyn SpecialistCatalog>, &'static str) =
+            (local.clone(), itsm_local::SYSTEM);
         let (changes, incidents, ticketing_system): (
             Arc<dyn ChangeSystem>,
             Arc<dyn IncidentSystem>,
@@ -49,6 +57,10 @@ impl Backends {
                 let adapter = Arc::new(ServiceNow::new(servicenow.clone())?);
                 if servicenow.webhook.is_configured() {
                     webhooks.push(Arc::new(ServiceNowWebhook::from_config(servicenow)?));
+                }
+                let catalog = &servicenow.catalog;
+                if !catalog.items.is_empty() || !catalog.categories.is_empty() {
+                    specialists = (adapter.clone(), itsm_servicenow::SYSTEM);
                 }
                 (adapter.clone(), adapter, itsm_servicenow::SYSTEM)
             }
@@ -67,6 +79,9 @@ impl Backends {
                 };
                 let adapter = Arc::new(Jira::new(jira.clone())?);
                 webhooks.push(Arc::new(adapter.webhook_source()));
+                if jira.specialist.is_some() {
+                    specialists = (adapter.clone(), itsm_jira::SYSTEM);
+                }
                 (adapter.clone(), adapter, itsm_jira::SYSTEM)
             }
             _ => (local.clone(), local.clone(), itsm_local::SYSTEM),
@@ -91,9 +106,17 @@ impl Backends {
                 pager,
                 paging_system,
             },
+            specialists: specialists.0,
+            specialist_system: specialists.1,
             pagerduty,
             webhooks,
         })
+    }
+
+    /// Whether specialist offerings and requests live in the embedded store (which then
+    /// serves the `[specialist] catalog` file).
+    pub(crate) fn local_specialists(&self) -> bool {
+        self.specialist_system == itsm_local::SYSTEM
     }
 
     /// Whether tickets live in the embedded store (its notes and resolutions can be read).

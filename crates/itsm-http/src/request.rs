@@ -290,6 +290,9 @@ impl Response {
     /// Fails with [`ErrorKind::InvalidResponse`] naming `T` and where decoding stopped
     /// (line/column), never quoting the body.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        if let Some(err) = self.not_json() {
+            return Err(err);
+        }
         serde_json::from_slice(&self.body).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidResponse,
@@ -304,6 +307,40 @@ impl Response {
             .with_context("status", self.status)
             .with_context("body_bytes", self.body.len())
         })
+    }
+}
+
+impl Response {
+    /// The error for a body that is not JSON at all (an HTML login or proxy page, plain
+    /// text, nothing): it names what came instead, never quoting it, and what to check.
+    fn not_json(&self) -> Option<Error> {
+        let first = self.body.iter().find(|b| !b.is_ascii_whitespace());
+        if matches!(
+            first,
+            Some(b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+        ) {
+            return None;
+        }
+        let what = match (first, self.header("content-type")) {
+            (None, _) => "an empty body".to_owned(),
+            (Some(_), Some(kind)) => {
+                let kind = kind.split(';').next().unwrap_or(kind).trim();
+                format!("{} bytes of {kind}", self.body.len())
+            }
+            (Some(_), None) => format!("{} bytes that are not JSON", self.body.len()),
+        };
+        Some(
+            Error::new(
+                ErrorKind::InvalidResponse,
+                format!(
+                    "the answer (HTTP {}) is {what}, not JSON; check that the base URL points \
+                     at the API and that no proxy or login page answers in its place",
+                    self.status
+                ),
+            )
+            .with_context("status", self.status)
+            .with_context("body_bytes", self.body.len()),
+        )
     }
 }
 
@@ -397,6 +434,28 @@ mod tests {
         assert!(text.contains("line 1 column"), "{text}");
         assert!(!text.contains("VENDOR-DATA"), "{text}");
         assert!(!text.contains("987654"), "{text}");
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_named_with_what_to_check() {
+        let mut html = response("<html><body>Sign in to SECRET-CORP</body></html>");
+        html.headers.insert(
+            "content-type",
+            reqwest::header::HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        let err = html.json::<serde_json::Value>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+        let text = err.to_string();
+        assert!(text.contains("bytes of text/html, not JSON"), "{text}");
+        assert!(text.contains("base URL"), "{text}");
+        assert!(!text.contains("SECRET-CORP"), "{text}");
+
+        let empty = response("  ").json::<serde_json::Value>().unwrap_err();
+        assert!(empty.to_string().contains("an empty body"), "{empty}");
+
+        // JSON that merely fails to decode keeps the decoding error.
+        let err = response("[1, 2").json::<serde_json::Value>().unwrap_err();
+        assert!(err.to_string().contains("truncated JSON"), "{err}");
     }
 
     #[test]

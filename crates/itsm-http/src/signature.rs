@@ -13,11 +13,14 @@ use sha2::Sha256;
 pub fn hmac_sha256_hex(secret: &SecretString, body: &[u8]) -> String {
     let mut mac = new_mac(secret);
     mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digest = mac.finalize().into_bytes();
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for b in digest {
+        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    hex
 }
 
 /// Whether `signature_hex` (upper or lower case) is the HMAC-SHA256 of `body` under

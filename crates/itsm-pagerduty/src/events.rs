@@ -2,15 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use itsm_core::{Error, IdempotencyKey, Link, Result, ServiceId};
+use itsm_core::{Error, IdempotencyKey, Result, ServiceId};
 use itsm_http::{HttpClient, RateLimit, Request, RetryPolicy, SecretString, hmac_sha256_hex};
 use itsm_incident::{ChangeEvent, NewPage, Severity};
 use secrecy::ExposeSecret;
+use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::PagerDutyConfig;
+use crate::event_body::{Details, Trigger, TriggerPayload, links_and_images};
 use crate::wire::EventAnswer;
 
 /// PagerDuty truncates summaries at this many characters.
@@ -21,8 +23,24 @@ pub const MAX_SUMMARY_CHARS: usize = 1024;
 #[derive(Clone)]
 pub(crate) struct Events {
     http: HttpClient,
-    default_key: Option<SecretString>,
-    service_keys: BTreeMap<ServiceId, SecretString>,
+    default_key: Option<Routing>,
+    service_keys: BTreeMap<ServiceId, Routing>,
+}
+
+/// A configured routing key and its rate-limit bucket, worked out once.
+#[derive(Clone)]
+struct Routing {
+    key: SecretString,
+    bucket: String,
+}
+
+impl Routing {
+    fn new(key: &SecretString) -> Routing {
+        Routing {
+            bucket: bucket(key.expose_secret().trim()),
+            key: key.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Events {
@@ -56,8 +74,12 @@ impl Events {
             .build()?;
         Ok(Events {
             http,
-            default_key: config.routing_key.clone(),
-            service_keys: config.routing_keys.clone(),
+            default_key: config.routing_key.as_ref().map(Routing::new),
+            service_keys: config
+                .routing_keys
+                .iter()
+                .map(|(service, key)| (service.clone(), Routing::new(key)))
+                .collect(),
         })
     }
 
@@ -66,15 +88,20 @@ impl Events {
         self.default_key.is_some() || !self.service_keys.is_empty()
     }
 
-    /// The routing key: the caller's, else the service's, else the default.
-    fn routing_key(&self, explicit: Option<&str>, service: Option<&ServiceId>) -> Result<String> {
+    /// The routing key (the caller's, else the service's, else the default) and its
+    /// rate-limit bucket.
+    fn routing_key(
+        &self,
+        explicit: Option<&str>,
+        service: Option<&ServiceId>,
+    ) -> Result<(String, String)> {
         if let Some(key) = explicit.map(str::trim).filter(|k| !k.is_empty()) {
-            return Ok(key.to_owned());
+            return Ok((key.to_owned(), bucket(key)));
         }
         service
             .and_then(|s| self.service_keys.get(s))
             .or(self.default_key.as_ref())
-            .map(|k| k.expose_secret().trim().to_owned())
+            .map(|r| (r.key.expose_secret().trim().to_owned(), r.bucket.clone()))
             .ok_or_else(|| {
                 Error::invalid_input(
                     "no PagerDuty routing key for this event: set [pagerduty] routing_key \
@@ -86,31 +113,28 @@ impl Events {
 
     /// Triggers (or re-triggers) the alert `key`.
     pub(crate) async fn trigger(&self, key: &IdempotencyKey, page: &NewPage) -> Result<()> {
-        let routing = self.routing_key(page.routing.as_deref(), Some(&page.service))?;
-        let mut details: serde_json::Map<String, Value> = page
-            .details
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        details.insert("service".into(), Value::String(page.service.to_string()));
+        let (routing, bucket) = self.routing_key(page.routing.as_deref(), Some(&page.service))?;
         let (links, images) = links_and_images(&page.links);
-        let body = json!({
-            "routing_key": routing,
-            "event_action": "trigger",
-            "dedup_key": key.as_str(),
-            "client": "itsm-rs",
-            "payload": {
-                "summary": truncate(&page.summary, MAX_SUMMARY_CHARS),
-                "severity": severity(page.severity),
-                "source": page.source,
-                "component": page.service.as_str(),
-                "timestamp": now_rfc3339(),
-                "custom_details": details,
+        let body = Trigger {
+            routing_key: &routing,
+            event_action: "trigger",
+            dedup_key: key.as_str(),
+            client: "itsm-rs",
+            payload: TriggerPayload {
+                summary: truncated(&page.summary, MAX_SUMMARY_CHARS),
+                severity: severity(page.severity),
+                source: &page.source,
+                component: page.service.as_str(),
+                timestamp: now_rfc3339(),
+                custom_details: Details {
+                    details: &page.details,
+                    service: page.service.as_str(),
+                },
             },
-            "links": links,
-            "images": images,
-        });
-        self.send("enqueue", &routing, &body).await
+            links,
+            images,
+        };
+        self.send("enqueue", bucket, &body).await
     }
 
     /// Acknowledges or resolves the alert `key` on `routing` (`None`: the default key).
@@ -120,7 +144,7 @@ impl Events {
         action: Action,
         routing: Option<&str>,
     ) -> Result<()> {
-        let routing = self.routing_key(routing, None)?;
+        let (routing, bucket) = self.routing_key(routing, None)?;
         let body = json!({
             "routing_key": routing,
             "event_action": match action {
@@ -129,12 +153,12 @@ impl Events {
             },
             "dedup_key": key.as_str(),
         });
-        self.send("enqueue", &routing, &body).await
+        self.send("enqueue", bucket, &body).await
     }
 
     /// Sends a change event.
     pub(crate) async fn change(&self, key: &IdempotencyKey, event: &ChangeEvent) -> Result<()> {
-        let routing = self.routing_key(event.routing.as_deref(), Some(&event.service))?;
+        let (routing, bucket) = self.routing_key(event.routing.as_deref(), Some(&event.service))?;
         let mut details: serde_json::Map<String, Value> = event
             .details
             .iter()
@@ -157,17 +181,17 @@ impl Events {
             },
             "links": links,
         });
-        self.send("change/enqueue", &routing, &body).await
+        self.send("change/enqueue", bucket, &body).await
     }
 
     /// Posts one event. Enqueueing is idempotent on the dedup key, so it is retried after
     /// timeouts and every 5xx as well as 429 (the event was not taken: never dropped while
     /// the retry budget lasts).
-    async fn send(&self, path: &str, routing: &str, body: &Value) -> Result<()> {
+    async fn send(&self, path: &str, bucket: String, body: &impl Serialize) -> Result<()> {
         let req = Request::post(path)
             .json(body)
             .idempotent(true)
-            .rate_limit_key(bucket(routing));
+            .rate_limit_key(bucket);
         let resp = self.http.send(req).await?;
         // A 2xx whose body says otherwise is not expected; keep it tolerant.
         let answer: EventAnswer = resp.json().unwrap_or_default();
@@ -199,31 +223,16 @@ pub(crate) fn severity(severity: Severity) -> &'static str {
     }
 }
 
-/// Links as Events API `links`, and those to HTTPS images also as `images` (dashboards'
-/// rendered panels); PagerDuty only shows HTTPS images.
-pub(crate) fn links_and_images(links: &[Link]) -> (Vec<Value>, Vec<Value>) {
-    let mut out = Vec::new();
-    let mut images = Vec::new();
-    for link in links {
-        out.push(json!({ "href": link.url.as_str(), "text": link.label }));
-        let path = link.url.path().to_ascii_lowercase();
-        let is_image = [".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"]
-            .iter()
-            .any(|ext| path.ends_with(ext));
-        if is_image && link.url.scheme() == "https" {
-            images.push(
-                json!({ "src": link.url.as_str(), "href": link.url.as_str(), "alt": link.label }),
-            );
-        }
-    }
-    (out, images)
-}
-
 /// At most `max` characters, cut on a character boundary.
 pub(crate) fn truncate(text: &str, max: usize) -> String {
+    truncated(text, max).to_owned()
+}
+
+/// `text` cut to at most `max` characters.
+pub(crate) fn truncated(text: &str, max: usize) -> &str {
     match text.char_indices().nth(max) {
-        Some((cut, _)) => text[..cut].to_owned(),
-        None => text.to_owned(),
+        Some((cut, _)) => &text[..cut],
+        None => text,
     }
 }
 
@@ -238,29 +247,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn image_links_become_images_too() {
-        let links = vec![
-            Link::parse("Runbook", "https://wiki.example/rb/checkout").unwrap(),
-            Link::parse("Latency", "https://grafana.example/render/d/x.png").unwrap(),
-            Link::parse("Plain image", "http://grafana.example/x.png").unwrap(),
-        ];
-        let (links, images) = links_and_images(&links);
-        assert_eq!(links.len(), 3);
-        assert_eq!(
-            links[0],
-            json!({"href": "https://wiki.example/rb/checkout", "text": "Runbook"})
-        );
-        assert_eq!(
-            images,
-            vec![json!({
-                "src": "https://grafana.example/render/d/x.png",
-                "href": "https://grafana.example/render/d/x.png",
-                "alt": "Latency"
-            })]
-        );
-    }
-
-    #[test]
     fn summaries_are_cut_on_characters() {
         assert_eq!(truncate("héllo", 2), "hé");
         assert_eq!(truncate("hi", 10), "hi");
@@ -269,6 +255,40 @@ mod tests {
                 .chars()
                 .count(),
             1024
+        );
+    }
+
+    #[test]
+    fn configured_keys_carry_their_bucket_and_explicit_keys_get_theirs() {
+        let config = PagerDutyConfig {
+            routing_key: Some(SecretString::from(" DEFAULTkey ")),
+            routing_keys: BTreeMap::from([(
+                ServiceId::new("checkout").unwrap(),
+                SecretString::from("CHECKOUTkey"),
+            )]),
+            ..PagerDutyConfig::default()
+        };
+        let events = Events::from_config(&config, RetryPolicy::none()).unwrap();
+        let checkout = ServiceId::new("checkout").unwrap();
+        let other = ServiceId::new("other").unwrap();
+        assert_eq!(
+            events.routing_key(None, Some(&checkout)).unwrap(),
+            ("CHECKOUTkey".to_owned(), bucket("CHECKOUTkey"))
+        );
+        assert_eq!(
+            events.routing_key(None, Some(&other)).unwrap(),
+            ("DEFAULTkey".to_owned(), bucket("DEFAULTkey"))
+        );
+        assert_eq!(
+            events
+                .routing_key(Some(" PAGEkey "), Some(&checkout))
+                .unwrap(),
+            ("PAGEkey".to_owned(), bucket("PAGEkey"))
+        );
+        let debug = format!("{events:?}");
+        assert!(
+            !debug.contains("DEFAULTkey") && !debug.contains("CHECKOUTkey"),
+            "{debug}"
         );
     }
 

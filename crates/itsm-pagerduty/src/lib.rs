@@ -60,6 +60,7 @@
 mod adapter;
 pub mod config;
 mod convert;
+mod event_body;
 mod events;
 mod incidents;
 mod pager;

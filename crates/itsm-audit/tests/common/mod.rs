@@ -73,3 +73,19 @@ pub(crate) async fn verify_store(
     let report = chain::verify(all.clone());
     (all, report)
 }
+
+/// A SQLite ledger in a fresh directory with `n` records keyed `seed-1`...
+pub(crate) async fn seeded_sqlite(
+    n: usize,
+) -> (tempfile::TempDir, itsm_audit::sqlite::SqliteAuditStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        itsm_audit::sqlite::SqliteAuditStore::open(dir.path().join("ledger.db"), clock()).unwrap();
+    store.append_batch(&batch("seed", 1, n)).await.unwrap();
+    (dir, store)
+}
+
+/// A connection of its own to `store`'s database, to read or damage it behind its back.
+pub(crate) fn raw(store: &itsm_audit::sqlite::SqliteAuditStore) -> rusqlite::Connection {
+    rusqlite::Connection::open(store.path()).unwrap()
+}

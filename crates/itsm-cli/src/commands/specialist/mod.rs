@@ -1,7 +1,10 @@
 //! `itsm specialist catalog|request|show|queue|comment|triage|start|wait|fulfil|reject|cancel|stats`.
 //!
-//! Every command first loads the configured catalog file (`[specialist] catalog`) into the
-//! store, so the store always serves the file's offerings. Flags are checked before anything
+//! The commands run against the vendor's catalog when `[backend] kind` is `servicenow` or
+//! `jira` and its table configures specialist offerings (`[[servicenow.catalog.items]]`,
+//! `[jira.specialist]`), and against the embedded store otherwise. With the store, every
+//! command first loads the configured catalog file (`[specialist] catalog`) into it, so
+//! the store always serves the file's offerings. Flags are checked before anything
 //! is written: a request with a missing or mistyped input exits 2 naming the input and
 //! stores nothing.
 
@@ -17,12 +20,13 @@ use std::sync::Arc;
 use itsm_core::{Error, IdempotencyKey, ListRequest, Person, Result, SystemClock, TeamId};
 use itsm_local::LocalStore;
 use itsm_specialist::{
-    Automation, CatalogFile, Comment, OfferingId, RequestFilter, RequestId, RequestState,
-    SpecialistCatalog,
+    Automation, CatalogFile, Comment, Offering, OfferingId, RequestFilter, RequestId, RequestState,
+    SpecialistCatalog, SpecialistTeam,
 };
 use serde_json::json;
 
 use crate::args::timestamp;
+use crate::backends::Backends;
 use crate::cli::Output;
 use crate::config::Config;
 use crate::exit;
@@ -35,25 +39,27 @@ pub(crate) async fn run(config: Config, output: Output, command: SpecialistComma
     let file = read_catalog(&config)?;
     match command {
         SpecialistCommand::Request(a) => {
-            let parsed = request::parse(&a, file.as_ref())?;
-            let store = open(&config, file.as_ref()).await?;
-            request::submit(&store, &automation(&config, &store), parsed, output).await
+            let catalog = Catalog::choose(&config)?;
+            let parsed = request::parse(&a, catalog.file(file.as_ref()))?;
+            catalog.load(file.as_ref()).await?;
+            let automation = automation(&config, &catalog);
+            request::submit(catalog.api.as_ref(), &automation, parsed, output).await
         }
         SpecialistCommand::Catalog { team } => {
             let team = team.map(TeamId::new).transpose()?;
-            let store = open(&config, file.as_ref()).await?;
-            let offerings = store.list_offerings(team).await?;
-            let teams = store.specialist_teams().await?;
+            let catalog = open(&config, file.as_ref()).await?;
+            let offerings = catalog.api.list_offerings(team).await?;
+            let teams = catalog.teams(&offerings).await?;
             emit(
                 output,
                 &json!({ "teams": teams, "offerings": offerings }),
-                || text::catalog(&teams, &offerings),
+                || text::catalog(&teams, &offerings, catalog.system),
             );
             Ok(exit::OK)
         }
         SpecialistCommand::Show { id } => {
             let id = RequestId::new(id)?;
-            let store = open(&config, file.as_ref()).await?;
+            let store = open(&config, file.as_ref()).await?.api;
             let r = store.get_request(&id).await?;
             emit(output, &r, || text::request(&r));
             Ok(exit::OK)
@@ -74,7 +80,7 @@ pub(crate) async fn run(config: Config, output: Output, command: SpecialistComma
                 offering: None,
                 states,
             };
-            let store = open(&config, file.as_ref()).await?;
+            let store = open(&config, file.as_ref()).await?.api;
             let page = store
                 .list_requests(&filter, &ListRequest::with_limit(limit.max(1)))
                 .await?;
@@ -103,7 +109,7 @@ pub(crate) async fn run(config: Config, output: Output, command: SpecialistComma
                 text,
                 at: None,
             };
-            let store = open(&config, file.as_ref()).await?;
+            let store = open(&config, file.as_ref()).await?.api;
             let r = store.comment(&id, &key, &comment).await?;
             emit(output, &r, || format!("commented\n{}", text::request(&r)));
             Ok(exit::OK)
@@ -137,8 +143,8 @@ pub(crate) async fn run(config: Config, output: Output, command: SpecialistComma
             automate: true,
         } => {
             let id = RequestId::new(&change.id)?;
-            let store = open(&config, file.as_ref()).await?;
-            let handled = automation(&config, &store).run(&id).await?;
+            let catalog = open(&config, file.as_ref()).await?;
+            let handled = automation(&config, &catalog).run(&id).await?;
             emit(output, &handled, || text::handled(&handled));
             Ok(exit::OK)
         }
@@ -155,8 +161,8 @@ pub(crate) async fn run(config: Config, output: Output, command: SpecialistComma
                 .as_deref()
                 .map(|s| timestamp("until", s))
                 .transpose()?;
-            let store = open(&config, file.as_ref()).await?;
-            text::stats(&store, since, until, explain, output).await
+            let catalog = open(&config, file.as_ref()).await?;
+            text::stats(catalog.api.as_ref(), since, until, explain, output).await
         }
     }
 }
@@ -178,7 +184,7 @@ async fn transition(
 ) -> Result<u8> {
     let id = RequestId::new(&m.id)?;
     let by = person("by", &m.by)?;
-    let store = open(config, file.as_ref()).await?;
+    let store = open(config, file.as_ref()).await?.api;
     let r = store.transition(&id, to, by, m.note).await?;
     emit(output, &r, || text::request(&r));
     Ok(exit::OK)
@@ -213,18 +219,72 @@ pub(crate) fn read_catalog(config: &Config) -> Result<Option<CatalogFile>> {
     })
 }
 
-/// Opens the store and loads the catalog file into it.
-async fn open(config: &Config, file: Option<&CatalogFile>) -> Result<LocalStore> {
-    let store = LocalStore::open(config.db_path(), Arc::new(SystemClock))?;
-    if let Some(file) = file {
-        store.load_specialist_catalog(file).await?;
+/// The catalog the commands run against.
+struct Catalog {
+    api: Arc<dyn SpecialistCatalog>,
+    /// Its system's name (`local`, `servicenow`, `jira`).
+    system: &'static str,
+    /// The embedded store, when it is the catalog (it also knows the teams).
+    store: Option<LocalStore>,
+}
+
+/// Opens the configured catalog; the embedded store gets the catalog file loaded.
+async fn open(config: &Config, file: Option<&CatalogFile>) -> Result<Catalog> {
+    let catalog = Catalog::choose(config)?;
+    catalog.load(file).await?;
+    Ok(catalog)
+}
+
+impl Catalog {
+    /// The configured catalog, before anything is loaded into it.
+    fn choose(config: &Config) -> Result<Catalog> {
+        let backends = Backends::open(config, Arc::new(SystemClock))?;
+        let store = backends.local_specialists().then_some(backends.store);
+        Ok(Catalog {
+            api: backends.specialists,
+            system: backends.specialist_system,
+            store,
+        })
     }
-    Ok(store)
+
+    /// The catalog file the offerings come from: the configured one for the embedded
+    /// store, none for a vendor's catalog (which holds its own offerings).
+    fn file<'a>(&self, file: Option<&'a CatalogFile>) -> Option<&'a CatalogFile> {
+        file.filter(|_| self.store.is_some())
+    }
+
+    /// Loads the catalog file into the embedded store (a vendor's catalog has its own).
+    async fn load(&self, file: Option<&CatalogFile>) -> Result<()> {
+        match (&self.store, file) {
+            (Some(store), Some(file)) => store.load_specialist_catalog(file).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// The specialist teams: the store's, or for a vendor catalog the teams its
+    /// offerings name.
+    async fn teams(&self, offerings: &[Offering]) -> Result<Vec<SpecialistTeam>> {
+        if let Some(store) = &self.store {
+            return store.specialist_teams().await;
+        }
+        let mut teams: Vec<SpecialistTeam> = Vec::new();
+        for o in offerings {
+            if !teams.iter().any(|t| t.id == o.team) {
+                teams.push(SpecialistTeam {
+                    id: o.team.clone(),
+                    name: o.team.to_string(),
+                    description: String::new(),
+                    pager_team: None,
+                });
+            }
+        }
+        Ok(teams)
+    }
 }
 
 /// The automation with a [`CommandFulfiller`] for every configured offering.
-fn automation(config: &Config, store: &LocalStore) -> Automation {
-    let mut automation = Automation::new(Arc::new(store.clone()));
+fn automation(config: &Config, catalog: &Catalog) -> Automation {
+    let mut automation = Automation::new(catalog.api.clone());
     for (offering, f) in &config.specialist.fulfillers {
         if let Ok(id) = OfferingId::new(offering) {
             automation = automation.register(

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use itsm_core::{Error, ErrorKind, IdempotencyKey, Person, Result, TeamId};
-use itsm_local::LocalStore;
 use itsm_specialist::{
     Automation, CatalogFile, InputKind, InputValue, NewRequest, Offering, OfferingId,
     SpecialistCatalog, Urgency,
@@ -134,7 +133,7 @@ fn typed(offering: &Offering, name: &str, value: &str) -> Result<InputValue> {
 /// Submits (the catalog checks the inputs before anything is stored), runs the automation
 /// when the offering has a fulfiller, and prints the outcome.
 pub(super) async fn submit(
-    store: &LocalStore,
+    store: &dyn SpecialistCatalog,
     automation: &Automation,
     p: Parsed,
     output: Output,

@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 
 use itsm_audit::dora::format_duration;
 use itsm_core::{ListRequest, Result, format_instant};
-use itsm_local::LocalStore;
 use itsm_specialist::fulfil::state_name;
 use itsm_specialist::{
     AutomationOutcome, GroupFigures, Handled, InputKind, Offering, RequestFilter,
@@ -17,11 +16,15 @@ use crate::cli::Output;
 use crate::exit;
 use crate::output::emit;
 
-/// The teams and their offerings.
-pub(super) fn catalog(teams: &[SpecialistTeam], offerings: &[Offering]) -> String {
+/// The teams and their offerings; `system` is where the catalog lives.
+pub(super) fn catalog(teams: &[SpecialistTeam], offerings: &[Offering], system: &str) -> String {
     let mut s = String::new();
     if offerings.is_empty() {
-        s.push_str("no offerings: set [specialist] catalog in itsm.toml to a catalog file\n");
+        s.push_str(match system {
+            "servicenow" => "no offerings: the configured [[servicenow.catalog.items]] and categories offer none\n",
+            "jira" => "no offerings: [jira.specialist] configures none\n",
+            _ => "no offerings: set [specialist] catalog in itsm.toml to a catalog file\n",
+        });
     }
     for team in teams {
         let own: Vec<&Offering> = offerings.iter().filter(|o| o.team == team.id).collect();
@@ -126,7 +129,7 @@ pub(super) fn handled(h: &Handled) -> String {
 
 /// `itsm specialist stats`.
 pub(super) async fn stats(
-    store: &LocalStore,
+    store: &dyn SpecialistCatalog,
     since: Option<OffsetDateTime>,
     until: Option<OffsetDateTime>,
     explain: bool,

@@ -58,10 +58,7 @@ pub(crate) async fn enqueue(State(sim): State<PagerDutySim>, body: Bytes) -> Res
         _ => return invalid(&["'event_action' must be trigger, acknowledge or resolve"]),
     };
     state.alert_events.push(event.clone());
-    let open = state
-        .incidents
-        .iter_mut()
-        .find(|i| i.key == key && i.status != "resolved");
+    let open = state.open_with_key(&key);
     match (action, open) {
         ("trigger", Some(_)) => {}
         ("trigger", None) => {
@@ -91,10 +88,10 @@ pub(crate) async fn enqueue(State(sim): State<PagerDutySim>, body: Bytes) -> Res
                 responder_requests: Vec::new(),
                 status_updates: Vec::new(),
             };
-            state.incidents.push(incident);
+            state.add_incident(incident);
         }
-        ("acknowledge", Some(incident)) => incident.status = "acknowledged",
-        ("resolve", Some(incident)) => incident.status = "resolved",
+        ("acknowledge", Some(at)) => state.incidents[at].status = "acknowledged",
+        ("resolve", Some(at)) => state.incidents[at].status = "resolved",
         // PagerDuty accepts and drops events for keys it has no open incident for.
         _ => {}
     }

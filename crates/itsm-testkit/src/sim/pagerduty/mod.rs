@@ -90,7 +90,12 @@ pub(crate) struct State {
     pub(crate) token: Option<String>,
     pub(crate) open_directory: bool,
     pub(crate) next: u64,
+    /// Every incident, oldest first (never removed, so positions stay valid).
     pub(crate) incidents: Vec<Incident>,
+    /// Positions in `incidents` by id, and by dedup key (so that a soak run of 100,000
+    /// alerts does not scan every incident per event).
+    by_id: HashMap<String, usize>,
+    by_key: HashMap<String, Vec<usize>>,
     pub(crate) users: Vec<User>,
     pub(crate) change_events: Vec<Value>,
     pub(crate) alert_events: Vec<Value>,
@@ -107,6 +112,8 @@ impl Default for State {
             open_directory: true,
             next: 0,
             incidents: Vec::new(),
+            by_id: HashMap::new(),
+            by_key: HashMap::new(),
             users: vec![User {
                 id: "PUSER01".into(),
                 name: "Olive Oncall".into(),
@@ -128,6 +135,46 @@ impl State {
 
     pub(crate) fn user(&self, id: &str) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
+    }
+
+    /// Stores a new incident.
+    pub(crate) fn add_incident(&mut self, incident: Incident) {
+        let at = self.incidents.len();
+        self.by_id.insert(incident.id.clone(), at);
+        self.by_key
+            .entry(incident.key.clone())
+            .or_default()
+            .push(at);
+        self.incidents.push(incident);
+    }
+
+    /// The position of incident `id`.
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// Incident `id`.
+    pub(crate) fn incident(&self, id: &str) -> Option<&Incident> {
+        self.position(id).and_then(|at| self.incidents.get(at))
+    }
+
+    /// Incident `id`, to change it.
+    pub(crate) fn incident_mut(&mut self, id: &str) -> Option<&mut Incident> {
+        let at = self.position(id)?;
+        self.incidents.get_mut(at)
+    }
+
+    /// The positions of the incidents with dedup key `key`, oldest first.
+    pub(crate) fn with_key(&self, key: &str) -> &[usize] {
+        self.by_key.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The position of the open (not resolved) incident with dedup key `key`.
+    pub(crate) fn open_with_key(&self, key: &str) -> Option<usize> {
+        self.with_key(key)
+            .iter()
+            .copied()
+            .find(|at| self.incidents[*at].status != "resolved")
     }
 }
 
@@ -196,23 +243,24 @@ impl PagerDutySim {
 
     /// The notes' contents of incident `id`.
     pub fn notes(&self, id: &str) -> Vec<String> {
-        self.lock()
-            .incidents
-            .iter()
-            .filter(|i| i.id == id)
-            .flat_map(|i| i.notes.iter())
-            .filter_map(|n| n["content"].as_str().map(str::to_owned))
-            .collect()
+        let state = self.lock();
+        state
+            .incident(id)
+            .map(|i| {
+                i.notes
+                    .iter()
+                    .filter_map(|n| n["content"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The responder requests made on incident `id` (their bodies as stored).
     pub fn responder_requests(&self, id: &str) -> Vec<Value> {
         self.lock()
-            .incidents
-            .iter()
-            .filter(|i| i.id == id)
-            .flat_map(|i| i.responder_requests.clone())
-            .collect()
+            .incident(id)
+            .map(|i| i.responder_requests.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
@@ -282,4 +330,47 @@ pub(crate) fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident(state: &mut State, key: &str) -> String {
+        let id = state.new_id("PINC");
+        state.add_incident(Incident {
+            id: id.clone(),
+            number: state.next,
+            key: key.into(),
+            title: "t".into(),
+            status: "triggered",
+            service: SERVICE_ID.into(),
+            priority: None,
+            assignees: vec![],
+            escalation_policy: DEFAULT_ESCALATION_POLICY.into(),
+            created_at: now(),
+            notes: vec![],
+            responder_requests: vec![],
+            status_updates: vec![],
+        });
+        id
+    }
+
+    #[test]
+    fn the_indexes_find_incidents_by_id_and_the_open_one_by_key() {
+        let mut state = State::default();
+        let first = incident(&mut state, "k");
+        let other = incident(&mut state, "other");
+        assert_eq!(state.open_with_key("k"), Some(0));
+        state.incident_mut(&first).unwrap().status = "resolved";
+        assert_eq!(state.open_with_key("k"), None);
+        // The key fires again after it resolved: a second incident, the open one.
+        let second = incident(&mut state, "k");
+        assert_eq!(state.with_key("k"), [0, 2]);
+        assert_eq!(state.open_with_key("k"), Some(2));
+        assert_eq!(state.incident(&second).map(|i| i.key.as_str()), Some("k"));
+        assert_eq!(state.position(&other), Some(1));
+        assert!(state.incident("PINC-none").is_none());
+        assert!(state.with_key("none").is_empty());
+    }
 }

@@ -161,10 +161,11 @@ pub(crate) async fn list_incidents(
     let statuses: Vec<&str> = all(&q, "statuses[]").collect();
     let services: Vec<&str> = all(&q, "service_ids[]").collect();
     let state = sim.lock();
-    let items = state
-        .incidents
-        .iter()
-        .filter(|i| key.is_none_or(|k| i.key == k))
+    let chosen: Box<dyn Iterator<Item = &Incident>> = match key {
+        Some(k) => Box::new(state.with_key(k).iter().map(|at| &state.incidents[*at])),
+        None => Box::new(state.incidents.iter()),
+    };
+    let items = chosen
         .filter(|i| statuses.is_empty() || statuses.contains(&i.status))
         .filter(|i| services.is_empty() || services.contains(&i.service.as_str()))
         .map(|i| render(&state, i))
@@ -192,11 +193,7 @@ pub(crate) async fn create_incident(
         Some(k) => k.to_owned(),
         None => state.new_id("key"),
     };
-    if state
-        .incidents
-        .iter()
-        .any(|i| i.key == key && i.status != "resolved")
-    {
+    if state.open_with_key(&key).is_some() {
         return rest_error(
             StatusCode::BAD_REQUEST,
             2001,
@@ -225,7 +222,7 @@ pub(crate) async fn create_incident(
         status_updates: Vec::new(),
     };
     let rendered = render(&state, &incident);
-    state.incidents.push(incident);
+    state.add_incident(incident);
     answer(StatusCode::CREATED, json!({ "incident": rendered }))
 }
 
@@ -239,7 +236,7 @@ pub(crate) async fn get_incident(
         return *r;
     }
     let state = sim.lock();
-    match state.incidents.iter().find(|i| i.id == id) {
+    match state.incident(&id) {
         Some(i) => answer(StatusCode::OK, json!({ "incident": render(&state, i) })),
         None => not_found(),
     }
@@ -258,7 +255,7 @@ pub(crate) async fn update_incident(
     };
     let change = &body["incident"];
     let mut state = sim.lock();
-    let Some(at) = state.incidents.iter().position(|i| i.id == id) else {
+    let Some(at) = state.position(&id) else {
         return not_found();
     };
     if let Some(priority) = change["priority"]["id"].as_str() {
@@ -312,7 +309,7 @@ pub(crate) async fn list_notes(
     if let Err(r) = authorize(&sim, &headers) {
         return *r;
     }
-    match sim.lock().incidents.iter().find(|i| i.id == id) {
+    match sim.lock().incident(&id) {
         Some(i) => answer(StatusCode::OK, json!({ "notes": i.notes })),
         None => not_found(),
     }
@@ -334,7 +331,7 @@ pub(crate) async fn create_note(
     };
     let mut state = sim.lock();
     let note_id = state.new_id("PNOTE");
-    let Some(incident) = state.incidents.iter_mut().find(|i| i.id == id) else {
+    let Some(incident) = state.incident_mut(&id) else {
         return not_found();
     };
     let note = json!({
@@ -378,7 +375,7 @@ pub(crate) async fn responder_request(
             &[],
         );
     }
-    let Some(incident) = state.incidents.iter_mut().find(|i| i.id == id) else {
+    let Some(incident) = state.incident_mut(&id) else {
         return not_found();
     };
     let request = json!({
@@ -407,7 +404,7 @@ pub(crate) async fn status_update(
     };
     let mut state = sim.lock();
     let update_id = state.new_id("PSTAT");
-    let Some(incident) = state.incidents.iter_mut().find(|i| i.id == id) else {
+    let Some(incident) = state.incident_mut(&id) else {
         return not_found();
     };
     let update = json!({ "id": update_id, "message": message, "created_at": now() });
