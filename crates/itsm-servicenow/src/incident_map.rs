@@ -43,7 +43,8 @@ pub(crate) fn impact_urgency(priority: Priority) -> (u8, u8) {
     }
 }
 
-fn priority_of(number: i64) -> Option<Priority> {
+/// The priority of ServiceNow's `priority` number (1 to 5).
+pub(crate) fn priority_of(number: i64) -> Option<Priority> {
     Some(match number {
         1 => Priority::P1,
         2 => Priority::P2,

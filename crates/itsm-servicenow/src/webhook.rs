@@ -73,7 +73,7 @@ use itsm_core::{Error, ErrorKind, IdempotencyKey, Result, TeamId};
 use itsm_incident::inbound::webhook::{
     WebhookDelivery, WebhookHeaders, WebhookRejection, WebhookSource,
 };
-use itsm_incident::{IncidentState, Note, Priority, Side, SyncChange, SyncEvent};
+use itsm_incident::{IncidentState, Note, Side, SyncChange, SyncEvent};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
@@ -239,14 +239,7 @@ impl ServiceNowWebhook {
                 .and_then(|t| TeamId::new(t).ok())
                 .map(|team| SyncChange::Reassigned { team }),
             "priority" => {
-                let priority = match r.number("priority")? {
-                    1 => Priority::P1,
-                    2 => Priority::P2,
-                    3 => Priority::P3,
-                    4 => Priority::P4,
-                    5 => Priority::P5,
-                    _ => return None,
-                };
+                let priority = crate::incident_map::priority_of(r.number("priority")?)?;
                 Some(SyncChange::PriorityChanged { priority })
             }
             "work_notes" => {
