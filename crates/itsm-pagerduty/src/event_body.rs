@@ -33,10 +33,12 @@ pub(crate) fn links_and_images(links: &[Link]) -> (Vec<LinkOut<'_>>, Vec<ImageOu
             href: url,
             text: &link.label,
         });
-        let path = link.url.path();
+        // Compared as bytes: no slicing inside a character, whatever the path holds.
+        let path = link.url.path().as_bytes();
         let is_image = [".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"]
             .iter()
             .any(|ext| {
+                let ext = ext.as_bytes();
                 path.len() >= ext.len() && path[path.len() - ext.len()..].eq_ignore_ascii_case(ext)
             });
         if is_image && link.url.scheme() == "https" {
