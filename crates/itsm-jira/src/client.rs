@@ -39,6 +39,7 @@ impl JiraClient {
     pub(crate) fn new(config: &JiraConfig, retry: RetryPolicy) -> Result<Self> {
         let http = HttpClient::builder(config.site_url.clone())
             .auth(config.auth())
+            .timeouts(config.timeouts())
             .retry(retry)
             .build()?;
         let site = http.base_url().clone();

@@ -243,6 +243,10 @@ pub struct JiraConfig {
     /// Specialist requests (`[jira.specialist]`).
     #[serde(default)]
     pub specialist: Option<SpecialistConfig>,
+    /// How long one HTTP attempt may take, in seconds (default 30; connecting takes at most
+    /// 10 of them). A slower answer is a timeout, retried where the call is safe to repeat.
+    #[serde(default = "default_timeout_seconds")]
+    pub timeout_seconds: u64,
 }
 
 impl fmt::Debug for JiraConfig {
@@ -260,6 +264,7 @@ impl fmt::Debug for JiraConfig {
             .field("incident", &self.incident)
             .field("change", &self.change)
             .field("specialist", &self.specialist)
+            .field("timeout_seconds", &self.timeout_seconds)
             .finish()
     }
 }
@@ -279,6 +284,15 @@ impl JiraConfig {
             incident: None,
             change: None,
             specialist: None,
+            timeout_seconds: default_timeout_seconds(),
+        }
+    }
+
+    /// The HTTP timeouts of `timeout_seconds`.
+    pub(crate) fn timeouts(&self) -> itsm_http::Timeouts {
+        itsm_http::Timeouts {
+            connect: std::time::Duration::from_secs(self.timeout_seconds.clamp(1, 10)),
+            request: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
         }
     }
 
@@ -341,6 +355,9 @@ impl JiraConfig {
         let fail = |msg: String| Err(Error::new(ErrorKind::Config, msg));
         if !matches!(self.site_url.scheme(), "http" | "https") {
             return fail("[jira] site_url must be an https URL of the site".into());
+        }
+        if self.timeout_seconds == 0 {
+            return fail("[jira] timeout_seconds must be at least 1".into());
         }
         match (&self.email, &self.api_token, &self.bearer_token) {
             (Some(_), Some(_), None) | (None, None, Some(_)) => {}
@@ -434,6 +451,10 @@ fn default_priorities() -> [String; 5] {
 fn default_resolution() -> String {
     "Done".into()
 }
+fn default_timeout_seconds() -> u64 {
+    30
+}
+
 fn default_label_prefix() -> String {
     "itsm-".into()
 }

@@ -204,3 +204,40 @@ fn the_example_configuration_is_valid() {
         "dba"
     );
 }
+
+#[test]
+fn timeout_seconds_defaults_to_30_and_zero_is_refused() {
+    let c = parsed();
+    assert_eq!(c.timeout_seconds, 30);
+    let mut zero: JiraConfig = toml::from_str(&format!("timeout_seconds = 0\n{TABLE}")).unwrap();
+    let err = zero.validate().unwrap_err();
+    assert!(err.to_string().contains("timeout_seconds"), "{err}");
+    zero.timeout_seconds = 5;
+    zero.validate().unwrap();
+}
+
+/// An answer slower than `timeout_seconds` is a timeout, not a wait without end.
+#[tokio::test]
+async fn a_slow_site_times_out_after_timeout_seconds() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({}))
+                .set_delay(std::time::Duration::from_secs(5)),
+        )
+        .mount(&server)
+        .await;
+    let mut config = common::config(&server.uri());
+    config.timeout_seconds = 1;
+    let jira = itsm_jira::Jira::with_retry_policy(config, itsm_http::RetryPolicy::none()).unwrap();
+    let err = itsm_incident::IncidentSystem::get_incident(
+        &jira,
+        &itsm_incident::IncidentId::new("OPS-1").unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), itsm_core::ErrorKind::Timeout, "{err}");
+}

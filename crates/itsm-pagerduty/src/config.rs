@@ -84,6 +84,10 @@ pub struct PagerDutyConfig {
     /// Client-side rate limits.
     #[serde(default)]
     pub rate_limits: RateLimits,
+    /// How long one HTTP attempt may take, in seconds (default 30; connecting takes at most
+    /// 10 of them). A slower answer is a timeout, retried like a 5xx.
+    #[serde(default = "default_timeout_seconds")]
+    pub timeout_seconds: u64,
 }
 
 /// Client-side rate limits, under PagerDuty's published limits by default.
@@ -107,6 +111,16 @@ impl Default for RateLimits {
     }
 }
 
+impl PagerDutyConfig {
+    /// The HTTP timeouts of `timeout_seconds`.
+    pub(crate) fn timeouts(&self) -> itsm_http::Timeouts {
+        itsm_http::Timeouts {
+            connect: std::time::Duration::from_secs(self.timeout_seconds.clamp(1, 10)),
+            request: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+        }
+    }
+}
+
 impl Default for PagerDutyConfig {
     /// What an empty `[pagerduty]` table reads as.
     fn default() -> Self {
@@ -124,8 +138,13 @@ impl Default for PagerDutyConfig {
             teams: BTreeMap::new(),
             trigger_lookup_attempts: default_lookup_attempts(),
             rate_limits: RateLimits::default(),
+            timeout_seconds: default_timeout_seconds(),
         }
     }
+}
+
+fn default_timeout_seconds() -> u64 {
+    30
 }
 
 fn default_lookup_attempts() -> u32 {
@@ -234,6 +253,9 @@ impl PagerDutyConfig {
     /// Checks the settings hang together; every error says what to set.
     pub fn validate(&self) -> Result<()> {
         let config = |msg: String| Err(Error::new(ErrorKind::Config, msg));
+        if self.timeout_seconds == 0 {
+            return config("[pagerduty] timeout_seconds must be at least 1".into());
+        }
         let blank = |s: &SecretString| s.expose_secret().trim().is_empty();
         if self.api_token.is_none() && self.routing_key.is_none() && self.routing_keys.is_empty() {
             return config(
@@ -371,6 +393,7 @@ impl fmt::Debug for PagerDutyConfig {
             .field("teams", &self.teams)
             .field("trigger_lookup_attempts", &self.trigger_lookup_attempts)
             .field("rate_limits", &self.rate_limits)
+            .field("timeout_seconds", &self.timeout_seconds)
             .finish()
     }
 }
@@ -490,6 +513,30 @@ mod tests {
             err.to_string().contains("PAGERDUTY_REST_PER_MINUTE"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn timeout_seconds_defaults_to_30_sets_the_timeouts_and_zero_is_refused() {
+        let mut c = full();
+        assert_eq!(c.timeout_seconds, 30);
+        assert_eq!(
+            (
+                c.timeouts().connect.as_secs(),
+                c.timeouts().request.as_secs()
+            ),
+            (10, 30)
+        );
+        c.timeout_seconds = 4;
+        assert_eq!(
+            (
+                c.timeouts().connect.as_secs(),
+                c.timeouts().request.as_secs()
+            ),
+            (4, 4)
+        );
+        c.timeout_seconds = 0;
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("timeout_seconds"), "{err}");
     }
 
     #[test]

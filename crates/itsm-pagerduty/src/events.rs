@@ -69,6 +69,7 @@ pub(crate) enum Action {
 impl Events {
     pub(crate) fn from_config(config: &PagerDutyConfig, retry: RetryPolicy) -> Result<Events> {
         let http = HttpClient::builder(config.events_base())
+            .timeouts(config.timeouts())
             .retry(retry)
             .rate_limit(RateLimit::per_minute(config.rate_limits.events_per_minute))
             .build()?;

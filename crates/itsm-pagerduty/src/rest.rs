@@ -35,6 +35,7 @@ impl Rest {
                 "Authorization",
                 format!("Token token={}", token.expose_secret().trim()),
             ))
+            .timeouts(config.timeouts())
             .retry(retry)
             .rate_limit(RateLimit::per_minute(config.rate_limits.rest_per_minute))
             .build()?;
