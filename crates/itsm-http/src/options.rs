@@ -24,6 +24,25 @@ pub struct Timeouts {
     pub request: Duration,
 }
 
+impl Timeouts {
+    /// `seconds` per attempt (at least 1), of which connecting may take at most 10: what a
+    /// vendor table's `timeout_seconds` means.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = itsm_http::Timeouts::from_seconds(4);
+    /// assert_eq!((t.connect, t.request), (Duration::from_secs(4), Duration::from_secs(4)));
+    /// let t = itsm_http::Timeouts::from_seconds(30);
+    /// assert_eq!(t.connect, Duration::from_secs(10));
+    /// ```
+    pub fn from_seconds(seconds: u64) -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(seconds.clamp(1, 10)),
+            request: Duration::from_secs(seconds.max(1)),
+        }
+    }
+}
+
 impl Default for Timeouts {
     /// 10 s to connect, 30 s per attempt.
     fn default() -> Self {

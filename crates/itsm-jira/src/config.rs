@@ -290,10 +290,7 @@ impl JiraConfig {
 
     /// The HTTP timeouts of `timeout_seconds`.
     pub(crate) fn timeouts(&self) -> itsm_http::Timeouts {
-        itsm_http::Timeouts {
-            connect: std::time::Duration::from_secs(self.timeout_seconds.clamp(1, 10)),
-            request: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
-        }
+        itsm_http::Timeouts::from_seconds(self.timeout_seconds)
     }
 
     /// Applies the `JIRA_*` environment variables over the file's values:

@@ -683,10 +683,7 @@ impl ServiceNowConfig {
         };
         let mut builder = HttpClient::builder(self.url()?.clone())
             .auth(auth)
-            .timeouts(Timeouts {
-                connect: Duration::from_secs(10.min(self.timeout_seconds)),
-                request: Duration::from_secs(self.timeout_seconds),
-            })
+            .timeouts(Timeouts::from_seconds(self.timeout_seconds))
             .retry(RetryPolicy::new(
                 self.max_attempts,
                 Duration::from_secs(self.timeout_seconds * u64::from(self.max_attempts)),

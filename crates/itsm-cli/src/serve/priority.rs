@@ -13,8 +13,6 @@
 //! systems run the processing threads at the server's priority.
 
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use itsm_core::{Error, ErrorKind, Result};
 use tokio::runtime::{Handle, Runtime};
@@ -26,14 +24,12 @@ pub(crate) const MAX_NICE: u8 = 19;
 pub(crate) struct ProcessingRuntime {
     runtime: Option<Runtime>,
     nice: u8,
-    lowered: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for ProcessingRuntime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProcessingRuntime")
             .field("nice", &self.nice)
-            .field("lowered", &self.lowered.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -54,17 +50,12 @@ impl ProcessingRuntime {
                 ),
             ));
         }
-        let lowered = Arc::new(AtomicBool::new(false));
-        let on_start = lowered.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("itsm-process")
             .enable_all()
-            .on_thread_start(move || {
-                if lower_this_thread(nice) {
-                    on_start.store(true, Ordering::Relaxed);
-                }
-            })
+            // Where the system refuses, processing runs at the server's priority.
+            .on_thread_start(move || lower_this_thread(nice))
             .build()
             .map_err(|e| {
                 Error::new(
@@ -76,20 +67,12 @@ impl ProcessingRuntime {
         Ok(Some(ProcessingRuntime {
             runtime: Some(runtime),
             nice,
-            lowered,
         }))
     }
 
     /// Where processing tasks are spawned.
     pub(crate) fn handle(&self) -> Option<Handle> {
         self.runtime.as_ref().map(|r| r.handle().clone())
-    }
-
-    /// Whether at least one processing thread runs at the lower priority (false where the
-    /// system does not support it).
-    #[cfg(test)]
-    pub(crate) fn lowered(&self) -> bool {
-        self.lowered.load(Ordering::Relaxed)
     }
 }
 
@@ -103,17 +86,15 @@ impl Drop for ProcessingRuntime {
     }
 }
 
-/// Lowers the calling thread's priority to `nice`; whether it could.
+/// Lowers the calling thread's priority to `nice`.
 #[cfg(target_os = "linux")]
-fn lower_this_thread(nice: u8) -> bool {
+fn lower_this_thread(nice: u8) {
     // `setpriority(PRIO_PROCESS, 0, ...)` applies to the calling thread on Linux.
-    rustix::process::setpriority_process(None, i32::from(nice)).is_ok()
+    let _ = rustix::process::setpriority_process(None, i32::from(nice));
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_this_thread(_nice: u8) -> bool {
-    false
-}
+fn lower_this_thread(_nice: u8) {}
 
 #[cfg(test)]
 mod tests {
@@ -141,7 +122,6 @@ mod tests {
         // privilege.
         if before <= 7 {
             assert_eq!(inside, 7);
-            assert!(runtime.lowered());
         }
         let blocking = handle
             .block_on(handle.spawn_blocking(|| rustix::process::getpriority_process(None)))
