@@ -6,9 +6,6 @@
 //! More cases: `PROPTEST_CASES=10000 cargo test -p itsm-pagerduty --test prop_config`.
 
 use itsm_pagerduty::PagerDutyConfig;
-use itsm_testkit::fuzz;
-use proptest::prelude::*;
-use proptest::sample::select;
 
 /// Every secret of [`TABLE`] holds this.
 const MARK: &str = "S3CR3T";
@@ -35,44 +32,4 @@ rest_per_minute = 960
 events_per_minute = 120
 "#;
 
-fn check(text: &str) -> Result<(), TestCaseError> {
-    fuzz::check_config::<PagerDutyConfig>(text, MARK, PagerDutyConfig::validate)
-}
-
-#[test]
-fn the_base_table_is_valid() {
-    toml::from_str::<PagerDutyConfig>(TABLE)
-        .unwrap()
-        .validate()
-        .unwrap();
-}
-
-proptest! {
-    #![proptest_config(fuzz::config(256))]
-
-    #[test]
-    fn arbitrary_text_never_panics(text in ".{0,300}") {
-        check(&text)?;
-    }
-
-    #[test]
-    fn mutated_tables_are_read_or_refused_with_a_reason(text in fuzz::mutated_toml(TABLE)) {
-        check(&text)?;
-    }
-
-    #[test]
-    fn byte_mutations_never_panic(bytes in fuzz::mutated_bytes(TABLE.as_bytes().to_vec())) {
-        check(&String::from_utf8_lossy(&bytes))?;
-    }
-
-    #[test]
-    fn an_unknown_key_is_refused_by_name(
-        key in fuzz::unknown_field_name(),
-        table in select(vec!["", "[rate_limits]"]),
-    ) {
-        let text = fuzz::with_unknown_key(TABLE, table, &key);
-        prop_assert_ne!(&text, TABLE);
-        let e = toml::from_str::<PagerDutyConfig>(&text).err();
-        prop_assert!(e.as_ref().is_some_and(|e| e.message().contains(&key)), "{:?}", e);
-    }
-}
+itsm_testkit::config_properties!(PagerDutyConfig, TABLE, MARK, tables = ["", "[rate_limits]"]);

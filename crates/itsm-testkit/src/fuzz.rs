@@ -502,6 +502,34 @@ pub fn with_unknown_key(base: &str, table: &str, key: &str) -> String {
     }
 }
 
+/// The property of an unknown key: `base` with `key = 1` added to `table` (see
+/// [`with_unknown_key`]) is refused by TOML with a message naming `key`.
+///
+/// # Errors
+///
+/// A [`TestCaseError`] when the key could not be placed or the text was not refused by
+/// name.
+pub fn check_unknown_key<T: DeserializeOwned + Debug>(
+    base: &str,
+    table: &str,
+    key: &str,
+) -> Result<(), TestCaseError> {
+    let text = with_unknown_key(base, table, key);
+    prop_assert_ne!(
+        &text,
+        base,
+        "table {:?} is not a line of the base table",
+        table
+    );
+    let e = toml::from_str::<T>(&text).err();
+    prop_assert!(
+        e.as_ref().is_some_and(|e| e.message().contains(key)),
+        "{:?}",
+        e
+    );
+    Ok(())
+}
+
 /// The property every webhook source's parse holds: an accepted delivery has an id, and
 /// each of its events carries that id as a prefix and passes `identifies` (it names the
 /// record it is about, by key or page); a refusal is [`WebhookRejection::Malformed`] (400)

@@ -36,6 +36,8 @@
 //! |---|---|
 //! | `proptest` | `fuzz`: the property-test configuration and strategies (hostile bytes, mutated JSON and TOML payloads) |
 
+#[cfg(feature = "proptest")]
+mod config_properties;
 pub mod conformance;
 #[cfg(feature = "proptest")]
 pub mod fuzz;
