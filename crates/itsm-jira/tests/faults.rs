@@ -1,10 +1,12 @@
 //! The adapter against a Jira simulator that faults a fifth of the requests (5xx, 429 with
-//! and without `Retry-After` / `X-RateLimit-Reset`, resets, answers lost after the write):
-//! a caller that retries a keyed create on every error ends with exactly one issue per key.
-//! `ITSM_SIM_FAULTS` replaces the plan for soak runs. (No delays here: the adapter has no
-//! timeout setting shorter than the default 30 s; the ServiceNow fault test covers them.)
+//! and without `Retry-After` / `X-RateLimit-Reset`, resets, answers lost after the write,
+//! answers delayed past the adapter's 1 s `timeout_seconds`): a caller that retries a keyed
+//! create on every error ends with exactly one issue per key. `ITSM_SIM_FAULTS` replaces
+//! the plan for soak runs.
 
 mod common;
+
+use std::time::Duration;
 
 use itsm_change::{ChangeKind, ChangeSystem, NewChange};
 use itsm_core::{Environment, IdempotencyKey, ServiceId, Version};
@@ -17,10 +19,10 @@ const CALLER_ATTEMPTS: usize = 25;
 
 /// The plan: `ITSM_SIM_FAULTS` when set, else seed 11 faulting 20% with the retry-safe kinds.
 fn plan() -> (FaultPlan, bool) {
-    let soak = FaultPlan::from_env().unwrap();
-    let default = FaultPlan::survivable(11, 0.2, None);
-    let is_default = soak.is_none();
-    (soak.unwrap_or(default).vendor(Vendor::Jira), is_default)
+    let (plan, is_default) =
+        FaultPlan::from_env_or(FaultPlan::survivable(11, 0.2, Some(Duration::from_secs(3))))
+            .unwrap();
+    (plan.vendor(Vendor::Jira), is_default)
 }
 
 fn change(i: usize) -> NewChange {
@@ -66,11 +68,10 @@ async fn keyed_creates_retried_through_faults_leave_one_issue_per_key() {
     let server = SimServer::start_with_faults(sim.router(), plan)
         .await
         .unwrap();
-    let jira = itsm_jira::Jira::with_retry_policy(
-        common::config(&server.base_url()),
-        common::quick_retry(),
-    )
-    .unwrap();
+    let mut config = common::config(&server.base_url());
+    // Shorter than the plan's 3 s delays.
+    config.timeout_seconds = 1;
+    let jira = itsm_jira::Jira::with_retry_policy(config, common::quick_retry()).unwrap();
 
     let mut created = Vec::new();
     for i in 0..KEYS {
@@ -113,6 +114,10 @@ async fn keyed_creates_retried_through_faults_leave_one_issue_per_key() {
         assert!(
             lost_creates >= 1,
             "seed 11 loses a create's answer: {log:?}"
+        );
+        assert!(
+            log.count(&FaultKind::Delay(Duration::from_secs(3))) >= 1,
+            "seed 11 delays an answer past the timeout: {log:?}"
         );
     }
 }

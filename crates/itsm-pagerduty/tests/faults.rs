@@ -23,13 +23,8 @@ const CALLER_ATTEMPTS: usize = 25;
 
 /// The plan: `ITSM_SIM_FAULTS` when set, else seed 1 faulting 20% with the retry-safe kinds.
 fn plan() -> (FaultPlan, bool) {
-    let soak = FaultPlan::from_env().unwrap();
-    let default = FaultPlan::survivable(1, 0.2, None);
-    let is_default = soak.is_none();
-    (
-        soak.unwrap_or(default).vendor(Vendor::PagerDuty),
-        is_default,
-    )
+    let (plan, is_default) = FaultPlan::from_env_or(FaultPlan::survivable(1, 0.2, None)).unwrap();
+    (plan.vendor(Vendor::PagerDuty), is_default)
 }
 
 fn page(i: usize) -> NewPage {

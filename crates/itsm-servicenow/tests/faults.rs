@@ -20,13 +20,10 @@ const CALLER_ATTEMPTS: usize = 25;
 
 /// The plan: `ITSM_SIM_FAULTS` when set, else seed 4 faulting 20% with every retry-safe kind.
 fn plan() -> (FaultPlan, bool) {
-    let soak = FaultPlan::from_env().unwrap();
-    let default = FaultPlan::survivable(4, 0.2, Some(Duration::from_secs(3)));
-    let is_default = soak.is_none();
-    (
-        soak.unwrap_or(default).vendor(Vendor::ServiceNow),
-        is_default,
-    )
+    let (plan, is_default) =
+        FaultPlan::from_env_or(FaultPlan::survivable(4, 0.2, Some(Duration::from_secs(3))))
+            .unwrap();
+    (plan.vendor(Vendor::ServiceNow), is_default)
 }
 
 fn change(i: usize) -> NewChange {

@@ -241,6 +241,19 @@ impl FaultPlan {
             _ => Ok(None),
         }
     }
+
+    /// The plan of a test run: the one in [`FAULTS_ENV`] when set (a soak run's), else
+    /// `default`; with whether it is the default (whose faults a test may count on).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](FaultPlan::from_env).
+    pub fn from_env_or(default: FaultPlan) -> Result<(FaultPlan, bool), Error> {
+        Ok(match FaultPlan::from_env()? {
+            Some(plan) => (plan, false),
+            None => (default, true),
+        })
+    }
 }
 
 fn clamp_share(share: f64) -> f64 {
